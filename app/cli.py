@@ -1,0 +1,226 @@
+"""The `hardship` command: database, imports, keys, users, audit, demo data and the server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app.db import get_engine, unit_of_work
+from app.domain.access import Role
+from app.services import audit, auth, portfolio
+from app.services.errors import ServiceError
+from app.settings import get_settings
+
+cli = typer.Typer(help="Credit-card hardship relief service.", no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_cli = typer.Typer(help="Bulk upsert from the card system's CSV files.", no_args_is_help=True)
+keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+users_cli = typer.Typer(help="Agent UI users.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The audit trail.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(import_cli, name="import")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(audit_cli, name="audit")
+
+err = Console(stderr=True)
+out = Console()
+ROLE_HELP = "one of: " + ", ".join(r.value for r in Role)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# --- db -------------------------------------------------------------------------------------------
+
+
+def alembic_config() -> object:
+    from alembic.config import Config  # noqa: PLC0415 - only the db commands need alembic
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply all migrations to the database in DATABASE_URL."""
+    from alembic import command  # noqa: PLC0415
+
+    command.upgrade(alembic_config(), revision)  # type: ignore[arg-type]
+    out.print(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. -1 or base")]) -> None:
+    """Revert migrations down to REVISION."""
+    from alembic import command  # noqa: PLC0415
+
+    command.downgrade(alembic_config(), revision)  # type: ignore[arg-type]
+    out.print(f"database at {revision}")
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+def _run_import(kind: str, file: Path) -> None:
+    settings = get_settings()
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    total = portfolio.count_data_lines(file)
+    importer = portfolio.import_accounts if kind == "accounts" else portfolio.import_statements
+    show_progress = sys.stderr.isatty()
+    try:
+        with (
+            Progress(
+                TextColumn(f"importing {kind}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                TimeRemainingColumn(), console=err, disable=not show_progress, transient=True,
+            ) as progress,
+            unit_of_work(get_engine(settings)) as session,
+        ):
+            task = progress.add_task(kind, total=total)
+            summary = importer(
+                session, file, max_errors=settings.import_max_reported_errors,
+                progress=lambda n: progress.advance(task, n),
+            )
+    except portfolio.ImportRejected as rejected:
+        for error in rejected.errors:
+            where = f"line {error.line}" if error.line else str(file)
+            out.print(f"{file.name}: {where}: {error.message}", highlight=False, soft_wrap=True)
+        more = rejected.total_errors - len(rejected.errors)
+        if more > 0:
+            out.print(f"... and {more} more bad line(s)")
+        err.print(f"[red]rejected:[/red] {rejected.total_errors} bad line(s); nothing was imported from {file.name}")
+        raise typer.Exit(2) from None
+    out.print(f"imported {summary.inserted_or_updated} {kind} from {file.name}")
+
+
+@import_cli.command("accounts")
+def import_accounts(file: Annotated[Path, typer.Argument(help="accounts.csv")]) -> None:
+    """Upsert accounts by account_ref (all-or-nothing)."""
+    _run_import("accounts", file)
+
+
+@import_cli.command("statements")
+def import_statements(file: Annotated[Path, typer.Argument(help="statements.csv")]) -> None:
+    """Upsert statements by account_ref + statement_date (all-or-nothing)."""
+    _run_import("statements", file)
+
+
+# --- keys and users -------------------------------------------------------------------------------
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    name: Annotated[str, typer.Option(help="who or what uses the key")],
+) -> None:
+    """Create an API key; the key itself is the last line printed."""
+    try:
+        with unit_of_work(get_engine()) as session:
+            created = auth.create_api_key(session, name=name, role=role)
+    except (ValueError, ServiceError) as exc:
+        fail(str(exc))
+    err.print(f"API key {created.id} for {created.name} ({created.role.value}); it is shown only once:")
+    print(created.token)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    with unit_of_work(get_engine()) as session:
+        for key in auth.list_api_keys(session):
+            state = "revoked" if key.revoked_at else "active"
+            last = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+            out.print(f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{key.name}", highlight=False)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's id (see `keys list`)")]) -> None:
+    """Revoke an API key at once."""
+    try:
+        with unit_of_work(get_engine()) as session:
+            auth.revoke_api_key(session, key_id=key_id)
+    except ServiceError as exc:
+        fail(str(exc))
+    out.print(f"key {key_id} revoked")
+
+
+@users_cli.command("create")
+def users_create(
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    username: Annotated[str, typer.Option(help="login name")],
+) -> None:
+    """Create an agent-UI user; the password is prompted for, or read as the first line of stdin."""
+    if sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with unit_of_work(get_engine()) as session:
+            user = auth.create_user(session, username=username, role=role, password=password)
+    except (ValueError, ServiceError) as exc:
+        fail(str(exc))
+    out.print(f"user {user.username} ({user.role}) created")
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain: exit 0 when intact, 1 naming each altered, inserted or deleted row."""
+    with unit_of_work(get_engine()) as session:
+        checked, breaks = audit.verify_chain(session)
+    for item in breaks:
+        out.print(f"event {item.event_id}: {item.problem}")
+    if breaks:
+        err.print(f"[red]audit chain broken:[/red] {len(breaks)} problem(s) in {checked} events")
+        raise typer.Exit(1)
+    out.print(f"audit chain intact: {checked} events")
+
+
+# --- demo and serve -------------------------------------------------------------------------------
+
+
+@cli.command("demo")
+def demo(
+    accounts: Annotated[int, typer.Option(help="how many demo accounts to generate")] = 200,
+) -> None:
+    """Load the demo portfolio and print demo API keys and logins (idempotent)."""
+    from app.demo import load_demo  # noqa: PLC0415
+
+    with unit_of_work(get_engine()) as session:
+        lines = load_demo(session, accounts=accounts)
+    for line in lines:
+        print(line)
+
+
+@cli.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port", envvar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn  # noqa: PLC0415
+
+    if workers > 1 and not os.environ.get("HARDSHIP_SECRET_KEY"):
+        fail("set HARDSHIP_SECRET_KEY when running several workers, so they share agent sessions")
+    uvicorn.run(
+        "app.main:asgi", factory=True, host=host, port=port, workers=workers,
+        log_config=None, access_log=False, proxy_headers=False,
+    )
+
+
+def main() -> None:
+    cli()

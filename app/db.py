@@ -1,0 +1,86 @@
+"""Engine and sessions.  One engine per process and database URL; sessions never commit on their own:
+the owner of the unit of work (a request, a batch chunk, a CLI command) commits or rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.settings import Settings, get_settings
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """SQLite: enforce foreign keys, WAL for concurrent readers, and BEGIN IMMEDIATE so that a
+    transaction that reads and then writes cannot fail late with a busy snapshot."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def build_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_pre_ping=True,
+    )
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str, pool_size: int, max_overflow: int, pool_timeout: float) -> Engine:
+    settings = get_settings().model_copy(
+        update={
+            "database_url": url,
+            "db_pool_size": pool_size,
+            "db_max_overflow": max_overflow,
+            "db_pool_timeout_seconds": pool_timeout,
+        }
+    )
+    return build_engine(settings)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    settings = settings or get_settings()
+    return _engine_for(
+        settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,76 @@
+"""FastAPI dependencies and their Annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from app.domain.access import Permission, is_allowed
+from app.services.policies import PolicyStore
+from app.services import auth
+from app.services.principal import Principal
+from app.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Session:
+    """The request's session; UnitOfWorkRoute commits or rolls it back."""
+    session: Session | None = request.state.__dict__.get("db_session")
+    if session is None:
+        session = request.app.state.session_factory()
+        request.state.db_session = session
+    return session
+
+
+def get_policies(request: Request) -> PolicyStore:
+    store: PolicyStore = request.app.state.policies
+    return store
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PoliciesDep = Annotated[PolicyStore, Depends(get_policies)]
+
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    cached: Principal | None = request.state.__dict__.get("principal")
+    if cached is not None:
+        return cached
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "Send an API key as 'Authorization: Bearer <key>'.", UNAUTHORIZED_HEADERS)
+    principal = auth.authenticate_key(session, token.strip())
+    if principal is None:
+        raise HTTPException(401, "The API key is unknown or revoked.", UNAUTHORIZED_HEADERS)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only roles holding the permission (see domain/access.py)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not is_allowed(principal.role, permission):
+            raise HTTPException(403, f"The role '{principal.role.value}' may not do this ({permission.value}).")
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]  # read by the role-matrix test
+    return check
+
+
+def Allowed(permission: Permission) -> type[Principal]:  # noqa: N802 - reads like a type in signatures
+    """`principal: Allowed(Permission.X)` in an endpoint signature."""
+    return Annotated[Principal, Depends(require(permission))]  # type: ignore[return-value]

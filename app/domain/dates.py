@@ -1,0 +1,53 @@
+"""Calendar arithmetic on plain dates (no time zones; DOMAIN.md, "Money and time")."""
+
+from datetime import date, timedelta
+
+from app.domain.errors import InvalidDate
+
+__all__ = ["add_days", "add_months", "days_between", "days_in_month", "days_past_due"]
+
+
+def days_in_month(year: int, month: int) -> int:
+    """Number of days in ``month`` of ``year`` (Gregorian leap years: /4, not /100 unless /400)."""
+    if month == 12:
+        return 31
+    return (date(year, month + 1, 1) - date(year, month, 1)).days
+
+
+def add_months(d: date, months: int) -> date:
+    """Add calendar months; a day that does not exist in the target month becomes its last day.
+
+    DOMAIN.md, "Disaster deferral: the amounts": Jan 31 + 1 month = Feb 28, or Feb 29 in a leap
+    year. ``months`` may be negative. Leaving years 1..9999 raises InvalidDate.
+    """
+    if isinstance(months, bool) or not isinstance(months, int):
+        raise InvalidDate(f"months must be an int, got {months!r}")
+    years, month_index = divmod(d.month - 1 + months, 12)
+    year = d.year + years
+    month = month_index + 1
+    if not 1 <= year <= 9999:
+        raise InvalidDate(f"{d.isoformat()} + {months} months leaves the calendar")
+    return date(year, month, min(d.day, days_in_month(year, month)))
+
+
+def days_between(start: date, end: date) -> int:
+    """Calendar days from ``start`` to ``end`` (``end - start``; negative when end is earlier)."""
+    return (end - start).days
+
+
+def days_past_due(delinquent_since: date | None, on: date) -> int:
+    """Days past due at ``on`` = max(0, on - delinquent_since); 0 when the account is current.
+
+    DOMAIN.md, "Data the service keeps about accounts".
+    """
+    if delinquent_since is None:
+        return 0
+    return max(0, days_between(delinquent_since, on))
+
+
+def add_days(d: date, days: int) -> date:
+    """Add calendar days (negative allowed); leaving years 1..9999 raises InvalidDate."""
+    try:
+        return d + timedelta(days=days)
+    except OverflowError as error:
+        raise InvalidDate(f"{d.isoformat()} + {days} days leaves the calendar") from error

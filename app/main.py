@@ -1,0 +1,48 @@
+"""The application factory: routers, problem handlers and middleware."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.db import get_engine, session_factory
+from app.observability import RequestContextMiddleware, configure_logging
+from app.problems import install_problem_handlers
+from app.routers import ALL_ROUTERS
+from app.services.policies import PolicyStore
+from app.settings import Settings, get_settings
+
+API_DESCRIPTION = """Credit-card hardship relief: eligibility with reason codes, negotiated installment
+plans, fee and interest waivers, disaster payment deferrals, batch scans and credit-report disputes.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are `application/problem+json` (RFC 9457).
+Every creating POST honours an `Idempotency-Key` header. Money is a string with two decimals."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="hardship",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    engine = get_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    app.state.policies = PolicyStore.load(settings.policy_dir)
+    install_problem_handlers(app)
+    for router in ALL_ROUTERS:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def asgi() -> Any:
+    """Entry point for `uvicorn --factory app.main:asgi` (several worker processes)."""
+    return create_app()

@@ -1,0 +1,539 @@
+"""The database schema: SQLAlchemy 2 declarative models.  Money columns are integer fen (see types.Money);
+timestamps are UTC; dates are calendar dates.  Uniqueness rules live here as constraints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.persistence.types import JSONText, Money
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+UtcDateTime = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# --- portfolio -------------------------------------------------------------------------------------
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CardAccount(Base):
+    __tablename__ = "card_account"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active','delinquent','closed','charged_off','fraud')", name="status_known"
+        ),
+        CheckConstraint("length(region_code) = 6", name="region_code_six_digits"),
+        CheckConstraint(
+            "credit_limit_fen >= 0 AND principal_balance_fen >= 0 AND interest_balance_fen >= 0 "
+            "AND fee_balance_fen >= 0",
+            name="money_not_negative",
+        ),
+        Index("ix_card_account_customer_ref", "customer_ref"),
+        Index("ix_card_account_region_code", "region_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_ref: Mapped[str] = mapped_column(String(64), ForeignKey("customer.customer_ref"))
+    product_code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6))
+    opened_on: Mapped[date] = mapped_column(Date)
+    credit_limit: Mapped[Decimal] = mapped_column("credit_limit_fen", Money)
+    principal_balance: Mapped[Decimal] = mapped_column("principal_balance_fen", Money)
+    interest_balance: Mapped[Decimal] = mapped_column("interest_balance_fen", Money)
+    fee_balance: Mapped[Decimal] = mapped_column("fee_balance_fen", Money)
+    delinquent_since: Mapped[date | None] = mapped_column(Date)
+    last_payment_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    statements: Mapped[list[Statement]] = relationship(
+        back_populates="account", lazy="raise", order_by="Statement.statement_date"
+    )
+
+
+class Statement(Base):
+    __tablename__ = "statement"
+    __table_args__ = (
+        UniqueConstraint("account_id", "statement_date"),
+        CheckConstraint("due_date >= statement_date", name="due_after_statement"),
+        CheckConstraint("minimum_due_fen <= statement_balance_fen", name="minimum_within_balance"),
+        CheckConstraint(
+            "statement_balance_fen >= 0 AND minimum_due_fen >= 0 AND paid_amount_fen >= 0",
+            name="money_not_negative",
+        ),
+        Index("ix_statement_due_date", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id", ondelete="CASCADE"))
+    statement_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    statement_balance: Mapped[Decimal] = mapped_column("statement_balance_fen", Money)
+    minimum_due: Mapped[Decimal] = mapped_column("minimum_due_fen", Money)
+    paid_amount: Mapped[Decimal] = mapped_column("paid_amount_fen", Money)
+
+    account: Mapped[CardAccount] = relationship(back_populates="statements", lazy="raise")
+
+
+# --- access ----------------------------------------------------------------------------------------
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AgentUser(Base):
+    __tablename__ = "agent_user"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- audit and idempotency -------------------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: each row's hash covers its content and the previous row's hash."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    after: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(512))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # in_flight | completed
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_content_type: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# --- decisions, plans, waivers, approvals ----------------------------------------------------------
+
+
+class Decision(Base):
+    """One eligibility evaluation with the inputs it saw and the policy version, so it can be replayed."""
+
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_account_ref", "account_ref"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # eligibility | installment_plan | fee_waiver
+    policy_version: Mapped[str] = mapped_column(String(32))
+    decided_on: Mapped[date] = mapped_column(Date)
+    inputs: Mapped[Any] = mapped_column(JSONText)
+    outcome: Mapped[Any] = mapped_column(JSONText)
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InstallmentPlan(Base):
+    __tablename__ = "installment_plan"
+    __table_args__ = (
+        CheckConstraint("term_months BETWEEN 1 AND 600", name="term_positive"),
+        CheckConstraint(
+            "status IN ('pending_approval','active','completed','broken','cancelled','rejected')",
+            name="status_known",
+        ),
+        # At most one active plan per account, settled by the database under concurrency.
+        Index(
+            "uq_installment_plan_one_active",
+            "account_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(20))
+    term_months: Mapped[int] = mapped_column(Integer)
+    hardship_reason: Mapped[str] = mapped_column(String(32))
+    start_on: Mapped[date] = mapped_column(Date)
+    principal_amount: Mapped[Decimal] = mapped_column("principal_fen", Money)
+    fees_waived: Mapped[Decimal] = mapped_column("fees_waived_fen", Money)
+    fee_total: Mapped[Decimal] = mapped_column("fee_total_fen", Money)
+    interest_total: Mapped[Decimal] = mapped_column("interest_total_fen", Money)
+    total_amount: Mapped[Decimal] = mapped_column("total_fen", Money)
+    monthly_fee_rate: Mapped[str] = mapped_column(String(20))
+    annual_interest_rate: Mapped[str] = mapped_column(String(20))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id"))
+    agreement: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    recording_ref: Mapped[str | None] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+    installments: Mapped[list[Installment]] = relationship(
+        back_populates="plan", lazy="raise", order_by="Installment.number"
+    )
+
+
+class Installment(Base):
+    __tablename__ = "installment"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("installment_plan.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal_amount: Mapped[Decimal] = mapped_column("principal_fen", Money)
+    interest_amount: Mapped[Decimal] = mapped_column("interest_fen", Money)
+    fee_amount: Mapped[Decimal] = mapped_column("fee_fen", Money)
+    amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
+
+    plan: Mapped[InstallmentPlan] = relationship(back_populates="installments", lazy="raise")
+
+
+class FeeWaiver(Base):
+    __tablename__ = "fee_waiver"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending_approval','applied','rejected','reversed')", name="status_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    fee_amount: Mapped[Decimal] = mapped_column("fee_fen", Money)
+    interest_amount: Mapped[Decimal] = mapped_column("interest_fen", Money)
+    total_amount: Mapped[Decimal] = mapped_column("total_fen", Money)
+    hardship_reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Approval(Base):
+    """Maker-checker: a request beyond the maker's authority waits here for a different supervisor."""
+
+    __tablename__ = "approval"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','approved','rejected')", name="status_known"),
+        # A subject cannot be pending twice.
+        Index(
+            "uq_approval_one_pending",
+            "subject_type",
+            "subject_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_approval_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(32))  # fee_waiver | installment_plan
+    subject_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
+    why: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_role: Mapped[str] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- disasters -------------------------------------------------------------------------------------
+
+
+class DisasterEvent(Base):
+    __tablename__ = "disaster_event"
+    __table_args__ = (
+        CheckConstraint("relief_end >= relief_start", name="window_ordered"),
+        CheckConstraint("deferral_months BETWEEN 1 AND 60", name="deferral_months_range"),
+        CheckConstraint("status IN ('open','closed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    relief_start: Mapped[date] = mapped_column(Date)
+    relief_end: Mapped[date] = mapped_column(Date)
+    deferral_months: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    regions: Mapped[list[DisasterRegion]] = relationship(
+        back_populates="event", lazy="raise", order_by="DisasterRegion.region_code"
+    )
+
+
+class DisasterRegion(Base):
+    __tablename__ = "disaster_region"
+    __table_args__ = (UniqueConstraint("disaster_id", "region_code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    disaster_id: Mapped[int] = mapped_column(ForeignKey("disaster_event.id", ondelete="CASCADE"))
+    region_code: Mapped[str] = mapped_column(String(6))
+    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    event: Mapped[DisasterEvent] = relationship(back_populates="regions", lazy="raise")
+
+
+class DisasterAmendment(Base):
+    """Each version of an event after the first: what changed, who changed it."""
+
+    __tablename__ = "disaster_amendment"
+    __table_args__ = (UniqueConstraint("disaster_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    disaster_id: Mapped[int] = mapped_column(ForeignKey("disaster_event.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    changes: Mapped[Any] = mapped_column(JSONText)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RegionCodeChange(Base):
+    """Operator-maintained additions to the policy's table of administrative code changes."""
+
+    __tablename__ = "region_code_change"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    old_code: Mapped[str] = mapped_column(String(6), unique=True)
+    new_code: Mapped[str] = mapped_column(String(6))
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Scan(Base):
+    __tablename__ = "scan"
+    __table_args__ = (
+        CheckConstraint("mode IN ('dry_run','enroll')", name="mode_known"),
+        CheckConstraint("status IN ('queued','running','succeeded','failed')", name="status_known"),
+        Index("ix_scan_disaster_id", "disaster_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    disaster_id: Mapped[int] = mapped_column(ForeignKey("disaster_event.id"))
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    executor: Mapped[str] = mapped_column(String(16))
+    event_version: Mapped[int] = mapped_column(Integer)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    accounts_scanned: Mapped[int] = mapped_column(Integer, default=0)
+    accounts_eligible: Mapped[int] = mapped_column(Integer, default=0)
+    customers_eligible: Mapped[int] = mapped_column(Integer, default=0)
+    accounts_enrolled: Mapped[int] = mapped_column(Integer, default=0)
+    total_deferred_amount: Mapped[Decimal] = mapped_column("total_deferred_fen", Money, default=Decimal(0))
+    total_interest_waived: Mapped[Decimal] = mapped_column(
+        "total_interest_waived_fen", Money, default=Decimal(0)
+    )
+    total_late_fees_waived: Mapped[Decimal] = mapped_column(
+        "total_late_fees_waived_fen", Money, default=Decimal(0)
+    )
+    reason_counts: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ScanChunk(Base):
+    """A key range of accounts, evaluated and written in one transaction; retried until done."""
+
+    __tablename__ = "scan_chunk"
+    __table_args__ = (
+        UniqueConstraint("scan_id", "number"),
+        CheckConstraint("status IN ('pending','running','done','failed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    first_account_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    last_account_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    accounts_scanned: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ScanResult(Base):
+    __tablename__ = "scan_result"
+    __table_args__ = (
+        UniqueConstraint("scan_id", "account_id"),
+        Index("ix_scan_result_scan_eligible", "scan_id", "eligible", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"))
+    account_ref: Mapped[str] = mapped_column(String(64))
+    customer_ref: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(6))
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    reasons: Mapped[str] = mapped_column(Text)  # space-separated reason codes, empty when eligible
+    deferred_amount: Mapped[Decimal] = mapped_column("deferred_fen", Money)
+    interest_waived: Mapped[Decimal] = mapped_column("interest_waived_fen", Money)
+    late_fees_waived: Mapped[Decimal] = mapped_column("late_fees_waived_fen", Money)
+
+
+class Deferral(Base):
+    __tablename__ = "deferral"
+    __table_args__ = (UniqueConstraint("account_id", "disaster_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"))
+    disaster_id: Mapped[int] = mapped_column(ForeignKey("disaster_event.id"), index=True)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"))
+    event_version: Mapped[int] = mapped_column(Integer)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    deferred_amount: Mapped[Decimal] = mapped_column("deferred_fen", Money)
+    interest_waived: Mapped[Decimal] = mapped_column("interest_waived_fen", Money)
+    late_fees_waived: Mapped[Decimal] = mapped_column("late_fees_waived_fen", Money)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    lines: Mapped[list[DeferralLine]] = relationship(
+        back_populates="deferral", lazy="raise", order_by="DeferralLine.due_date"
+    )
+
+
+class DeferralLine(Base):
+    __tablename__ = "deferral_line"
+    __table_args__ = (UniqueConstraint("deferral_id", "statement_date"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    deferral_id: Mapped[int] = mapped_column(ForeignKey("deferral.id", ondelete="CASCADE"))
+    statement_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    new_due_date: Mapped[date] = mapped_column(Date)
+    deferred_amount: Mapped[Decimal] = mapped_column("deferred_fen", Money)
+    interest_waived: Mapped[Decimal] = mapped_column("interest_waived_fen", Money)
+    late_fee_waived: Mapped[Decimal] = mapped_column("late_fee_waived_fen", Money)
+
+    deferral: Mapped[Deferral] = relationship(back_populates="lines", lazy="raise")
+
+
+class CreditDispute(Base):
+    __tablename__ = "credit_dispute"
+    __table_args__ = (
+        # One dispute per account and event; agent-filed cases (no event) are not limited here.
+        UniqueConstraint("account_id", "disaster_id"),
+        CheckConstraint(
+            "status IN ('submitted','under_review','corrected','rejected','withdrawn')", name="status_known"
+        ),
+        CheckConstraint("period_end >= period_start", name="period_ordered"),
+        Index("ix_credit_dispute_status", "status", "due_by"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"), index=True)
+    disaster_id: Mapped[int | None] = mapped_column(ForeignKey("disaster_event.id"), index=True)
+    bureau: Mapped[str] = mapped_column(String(32))
+    reason_code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    due_by: Mapped[date] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    evidence_refs: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

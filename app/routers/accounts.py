@@ -1,0 +1,40 @@
+"""Accounts: the snapshot with statements and arrangements; the card system's single-account upsert."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response
+
+from app.deps import Allowed, SessionDep
+from app.domain.access import Permission
+from app.problems import STANDARD_PROBLEMS, problem_responses
+from app.routing import UnitOfWorkRoute
+from app.schemas.accounts import AccountRead, AccountUpsert
+from app.services import accounts
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS)
+AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
+
+
+@router.get("/{account_ref}", operation_id="accounts-get", responses=problem_responses(404))
+def get_account(
+    session: SessionDep, principal: Allowed(Permission.ACCOUNT_READ), account_ref: str = AccountRef
+) -> AccountRead:
+    """The account snapshot, its statements and its current arrangements."""
+    return AccountRead.model_validate(accounts.view_account(session, account_ref).as_dict())
+
+
+@router.put("/{account_ref}", operation_id="accounts-upsert", responses=problem_responses(201))
+def upsert_account(
+    body: AccountUpsert,
+    response: Response,
+    session: SessionDep,
+    principal: Allowed(Permission.ACCOUNT_WRITE),
+    account_ref: str = AccountRef,
+) -> AccountRead:
+    """Creates or replaces one account snapshot from the card system (201 when created)."""
+    values = body.model_dump(exclude={"statements"})
+    if body.statements is not None:
+        values["statements"] = [s.model_dump() for s in body.statements]
+    view, created = accounts.upsert_account(session, account_ref=account_ref, values=values, actor=principal)
+    response.status_code = 201 if created else 200
+    return AccountRead.model_validate(view.as_dict())

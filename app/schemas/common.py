@@ -1,0 +1,60 @@
+"""Shared pieces of the JSON contract: money as a two-decimal string, paging."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from app.domain.errors import InvalidMoney
+from app.domain.money import format_money, parse_money
+
+MONEY_PATTERN = r"^\d{1,15}(\.\d{1,2})?$"
+
+
+def _parse_money_input(value: Any) -> Decimal:
+    """JSON money must be a string (or an integer) with at most two decimals; never a float."""
+    if isinstance(value, Decimal):
+        value = format(value, "f")
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("money must be a string with at most two decimals, e.g. \"1234.50\"")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("money must be a string with at most two decimals, e.g. \"1234.50\"")
+    try:
+        return parse_money(value)
+    except InvalidMoney as exc:
+        raise ValueError(str(exc)) from None
+
+
+MoneyIn = Annotated[
+    Decimal,
+    BeforeValidator(_parse_money_input),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["1234.50"]}),
+]
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(format_money, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1234.50"]}),
+]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page")
+
+
+PageLimit = Annotated[int, Field(ge=1, le=1000)]

@@ -1,0 +1,180 @@
+"""Reading one account with everything the bank has arranged for it, and the single-account upsert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain.disputes import is_overdue
+from app.persistence.models import (
+    CardAccount,
+    CreditDispute,
+    Deferral,
+    DisasterEvent,
+    FeeWaiver,
+    InstallmentPlan,
+)
+from app.services import audit, portfolio
+from app.services.clock import today
+from app.services.errors import NotFound
+from app.services.principal import Principal
+
+
+def get_account_row(session: Session, account_ref: str, *, with_statements: bool = False) -> CardAccount:
+    query = select(CardAccount).where(CardAccount.account_ref == account_ref)
+    if with_statements:
+        query = query.options(selectinload(CardAccount.statements))
+    account = session.scalar(query)
+    if account is None:
+        raise NotFound(f"No account with account_ref {account_ref!r}.")
+    return account
+
+
+def lock_account_row(session: Session, account_ref: str) -> CardAccount:
+    """The account, locked for update on PostgreSQL, so that decisions on it are serialised."""
+    account = session.scalar(
+        select(CardAccount).where(CardAccount.account_ref == account_ref).with_for_update()
+    )
+    if account is None:
+        raise NotFound(f"No account with account_ref {account_ref!r}.")
+    return account
+
+
+@dataclass
+class AccountView:
+    account: CardAccount
+    arrangements: dict[str, list[dict[str, Any]]]
+
+    def as_dict(self) -> dict[str, Any]:
+        a = self.account
+        domain = portfolio.to_domain_account(a)
+        return {
+            "account_ref": a.account_ref,
+            "customer_ref": a.customer_ref,
+            "product_code": a.product_code,
+            "status": a.status,
+            "region_code": a.region_code,
+            "opened_on": a.opened_on,
+            "credit_limit": a.credit_limit,
+            "principal_balance": a.principal_balance,
+            "interest_balance": a.interest_balance,
+            "fee_balance": a.fee_balance,
+            "total_balance": domain.total_balance,
+            "delinquent_since": a.delinquent_since,
+            "last_payment_on": a.last_payment_on,
+            "days_past_due": domain.days_past_due_on(today()),
+            "statements": [
+                {
+                    "statement_date": s.statement_date,
+                    "due_date": s.due_date,
+                    "statement_balance": s.statement_balance,
+                    "minimum_due": s.minimum_due,
+                    "paid_amount": s.paid_amount,
+                    "unpaid_amount": portfolio.to_domain_statement(s).unpaid_amount,
+                }
+                for s in a.statements
+            ],
+            "arrangements": self.arrangements,
+        }
+
+
+def view_account(session: Session, account_ref: str) -> AccountView:
+    account = get_account_row(session, account_ref, with_statements=True)
+    plans = session.scalars(
+        select(InstallmentPlan).where(InstallmentPlan.account_id == account.id).order_by(InstallmentPlan.id.desc())
+    ).all()
+    waivers = session.scalars(
+        select(FeeWaiver).where(FeeWaiver.account_id == account.id).order_by(FeeWaiver.id.desc())
+    ).all()
+    deferrals = session.execute(
+        select(Deferral, DisasterEvent.code)
+        .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
+        .where(Deferral.account_id == account.id)
+        .order_by(Deferral.id)
+    ).all()
+    disputes = session.scalars(
+        select(CreditDispute).where(CreditDispute.account_id == account.id).order_by(CreditDispute.id.desc())
+    ).all()
+    on = today()
+    arrangements = {
+        "installment_plans": [
+            {
+                "id": p.id,
+                "status": p.status,
+                "term_months": p.term_months,
+                "start_on": p.start_on,
+                "principal_amount": p.principal_amount,
+                "total_amount": p.total_amount,
+            }
+            for p in plans
+        ],
+        "fee_waivers": [
+            {
+                "id": w.id,
+                "status": w.status,
+                "fee_amount": w.fee_amount,
+                "interest_amount": w.interest_amount,
+                "created_at": w.created_at.isoformat(),
+            }
+            for w in waivers
+        ],
+        "deferrals": [
+            {
+                "disaster_code": code,
+                "deferred_amount": d.deferred_amount,
+                "interest_waived": d.interest_waived,
+                "late_fees_waived": d.late_fees_waived,
+            }
+            for d, code in deferrals
+        ],
+        "credit_disputes": [
+            {
+                "id": c.id,
+                "status": c.status,
+                "bureau": c.bureau,
+                "reason_code": c.reason_code,
+                "due_by": c.due_by,
+                "overdue": is_overdue(c.status, c.due_by, on),
+            }
+            for c in disputes
+        ],
+    }
+    return AccountView(account, arrangements)
+
+
+def upsert_account(
+    session: Session, *, account_ref: str, values: dict[str, Any], actor: Principal
+) -> tuple[AccountView, bool]:
+    """Creates or replaces one account snapshot (and the statements given).  Returns (view, created)."""
+    account_ref = portfolio.parse_text(account_ref, "account_ref")
+    before_row = session.scalar(select(CardAccount).where(CardAccount.account_ref == account_ref))
+    before = _snapshot(before_row) if before_row is not None else None
+    statements = values.pop("statements", None)
+    portfolio.upsert_account_rows(session, [{"account_ref": account_ref, **values}])
+    session.expire_all()
+    account = get_account_row(session, account_ref)
+    if statements:
+        portfolio.upsert_statement_rows(
+            session, [{"account_ref": account_ref, **s} for s in statements], {account_ref: account.id}
+        )
+    audit.record(
+        session, actor=actor, action="account.upserted", entity_type="card_account", entity_id=account_ref,
+        before=before, after={**_snapshot(account), "statements_upserted": len(statements or [])},
+    )
+    session.expire_all()
+    return view_account(session, account_ref), before_row is None
+
+
+def _snapshot(account: CardAccount) -> dict[str, Any]:
+    return {
+        "status": account.status,
+        "region_code": account.region_code,
+        "product_code": account.product_code,
+        "principal_balance": account.principal_balance,
+        "interest_balance": account.interest_balance,
+        "fee_balance": account.fee_balance,
+        "delinquent_since": account.delinquent_since,
+    }

@@ -1,0 +1,153 @@
+"""The audit trail: every state change writes one event in the same transaction, hash-chained so
+that an edited, inserted or deleted row is detected by `hardship audit verify`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.persistence.models import AuditEvent
+from app.services.clock import utcnow
+from app.services.context import request_id_var
+from app.services.principal import Principal
+
+GENESIS_HASH = "0" * 64
+# Serialises writers of the chain on PostgreSQL (SQLite serialises all writers already).
+AUDIT_LOCK_ID = 0x4A5D17
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values for audit snapshots: money as two-decimal strings, dates ISO."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "value") and isinstance(value.value, str):  # enums
+        return value.value
+    return value
+
+
+def _timestamp(value: datetime) -> str:
+    """UTC, without zone: SQLite hands timestamps back naive, PostgreSQL aware."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def compute_hash(event: AuditEvent) -> str:
+    payload = {
+        "occurred_at": _timestamp(event.occurred_at),
+        "actor": event.actor,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "before": event.before,
+        "after": event.after,
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+    }
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    before: Any = None,
+    after: Any = None,
+    request_id: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": AUDIT_LOCK_ID})
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    event = AuditEvent(
+        occurred_at=utcnow(),
+        actor=actor.actor,
+        actor_role=actor.role.value,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=to_jsonable(before),
+        after=to_jsonable(after),
+        request_id=request_id or current_request_id(),
+        prev_hash=prev or GENESIS_HASH,
+    )
+    event.hash = compute_hash(event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    problem: str
+
+
+def verify_chain(session: Session, *, batch_size: int = 5000) -> tuple[int, list[ChainBreak]]:
+    """Walk the chain in id order; returns (events checked, breaks found)."""
+    breaks: list[ChainBreak] = []
+    expected_prev = GENESIS_HASH
+    checked = 0
+    for event in _iterate(session, batch_size):
+        checked += 1
+        if event.prev_hash != expected_prev:
+            breaks.append(ChainBreak(event.id, "previous hash does not match: a row was deleted or inserted"))
+        if compute_hash(event) != event.hash:
+            breaks.append(ChainBreak(event.id, "content does not match its hash: the row was altered"))
+        expected_prev = event.hash
+    return checked, breaks
+
+
+def _iterate(session: Session, batch_size: int) -> Iterator[AuditEvent]:
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+def list_events(
+    session: Session,
+    *,
+    after_id: int,
+    limit: int,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+) -> list[AuditEvent]:
+    """A page of events in chain order, optionally for one entity or action."""
+    query = select(AuditEvent).where(AuditEvent.id > after_id)
+    if entity_type:
+        query = query.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(session.scalars(query.order_by(AuditEvent.id).limit(limit)))

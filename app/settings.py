@@ -1,0 +1,74 @@
+"""Service settings: environment variables with the HARDSHIP_ prefix (DATABASE_URL is also accepted)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./hardship.db"
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARDSHIP_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("HARDSHIP_DATABASE_URL", "DATABASE_URL"),
+    )
+    # Pools sized to the cores: on a 2-core machine a large pool made p99 latency far worse.
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=15 * 60, ge=1)
+
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    idempotency_lease_seconds: int = Field(default=60, ge=1)
+
+    scan_executor: Literal["inline", "celery"] = "inline"
+    scan_chunk_size: int = Field(default=5000, ge=1)
+    scan_chunk_max_attempts: int = Field(default=3, ge=1)
+    celery_broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("HARDSHIP_CELERY_BROKER_URL", "CELERY_BROKER_URL"),
+    )
+
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    import_max_reported_errors: int = Field(default=100, ge=1)
+    log_level: str = "INFO"
+    policy_dir: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def normalise_database_url(cls, value: str) -> str:
+        """Accept the usual postgres:// spellings and use the psycopg 3 driver for them."""
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def refuse_placeholder_secret(cls, value: str) -> str:
+        if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 16:
+            raise ValueError("HARDSHIP_SECRET_KEY must be a random string of at least 16 characters")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
