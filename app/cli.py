@@ -44,7 +44,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def alembic_config() -> object:
-    from alembic.config import Config  # noqa: PLC0415 - only the db commands need alembic
+    from alembic.config import Config
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
@@ -54,7 +54,7 @@ def alembic_config() -> object:
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply all migrations to the database in DATABASE_URL."""
-    from alembic import command  # noqa: PLC0415
+    from alembic import command
 
     command.upgrade(alembic_config(), revision)  # type: ignore[arg-type]
     out.print(f"database at {revision}")
@@ -63,7 +63,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 @db_cli.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. -1 or base")]) -> None:
     """Revert migrations down to REVISION."""
-    from alembic import command  # noqa: PLC0415
+    from alembic import command
 
     command.downgrade(alembic_config(), revision)  # type: ignore[arg-type]
     out.print(f"database at {revision}")
@@ -82,14 +82,21 @@ def _run_import(kind: str, file: Path) -> None:
     try:
         with (
             Progress(
-                TextColumn(f"importing {kind}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                TimeRemainingColumn(), console=err, disable=not show_progress, transient=True,
+                TextColumn(f"importing {kind}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeRemainingColumn(),
+                console=err,
+                disable=not show_progress,
+                transient=True,
             ) as progress,
             unit_of_work(get_engine(settings)) as session,
         ):
             task = progress.add_task(kind, total=total)
             summary = importer(
-                session, file, max_errors=settings.import_max_reported_errors,
+                session,
+                file,
+                max_errors=settings.import_max_reported_errors,
                 progress=lambda n: progress.advance(task, n),
             )
     except portfolio.ImportRejected as rejected:
@@ -99,7 +106,9 @@ def _run_import(kind: str, file: Path) -> None:
         more = rejected.total_errors - len(rejected.errors)
         if more > 0:
             out.print(f"... and {more} more bad line(s)")
-        err.print(f"[red]rejected:[/red] {rejected.total_errors} bad line(s); nothing was imported from {file.name}")
+        err.print(
+            f"[red]rejected:[/red] {rejected.total_errors} bad line(s); nothing was imported from {file.name}"
+        )
         raise typer.Exit(2) from None
     out.print(f"imported {summary.inserted_or_updated} {kind} from {file.name}")
 
@@ -197,7 +206,7 @@ def demo(
     accounts: Annotated[int, typer.Option(help="how many demo accounts to generate")] = 200,
 ) -> None:
     """Load the demo portfolio and print demo API keys and logins (idempotent)."""
-    from app.demo import load_demo  # noqa: PLC0415
+    from app.demo import load_demo
 
     with unit_of_work(get_engine()) as session:
         lines = load_demo(session, accounts=accounts)
@@ -212,13 +221,19 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Run the HTTP service."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     if workers > 1 and not os.environ.get("HARDSHIP_SECRET_KEY"):
         fail("set HARDSHIP_SECRET_KEY when running several workers, so they share agent sessions")
     uvicorn.run(
-        "app.main:asgi", factory=True, host=host, port=port, workers=workers,
-        log_config=None, access_log=False, proxy_headers=False,
+        "app.main:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
     )
 
 

@@ -64,7 +64,10 @@ def _engine_for(url: str, pool_size: int, max_overflow: int, pool_timeout: float
 def get_engine(settings: Settings | None = None) -> Engine:
     settings = settings or get_settings()
     return _engine_for(
-        settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds
+        settings.database_url,
+        settings.db_pool_size,
+        settings.db_max_overflow,
+        settings.db_pool_timeout_seconds,
     )
 
 

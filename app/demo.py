@@ -17,12 +17,27 @@ from app.persistence.models import AgentUser, ApiKey
 from app.services import auth, portfolio
 from app.services.clock import today
 
-DEMO_PASSWORD = "demo-pass-2025"
-DEMO_USERS = (("agent", Role.AGENT), ("agent2", Role.AGENT), ("supervisor", Role.SUPERVISOR),
-              ("supervisor2", Role.SUPERVISOR), ("operator", Role.BATCH_OPERATOR), ("auditor", Role.AUDITOR))
+DEMO_PASSWORD = "demo-pass-2025"  # noqa: S105 - printed demo login, documented in the README
+DEMO_USERS = (
+    ("agent", Role.AGENT),
+    ("agent2", Role.AGENT),
+    ("supervisor", Role.SUPERVISOR),
+    ("supervisor2", Role.SUPERVISOR),
+    ("operator", Role.BATCH_OPERATOR),
+    ("auditor", Role.AUDITOR),
+)
 # (region code, weight): Jishishan county and its neighbours, a pre-2013 Minhe code, and elsewhere.
-DEMO_REGIONS = (("622927", 30), ("622921", 10), ("622901", 8), ("630225", 8), ("632122", 6),
-                ("630222", 6), ("620102", 12), ("110101", 10), ("310104", 10))
+DEMO_REGIONS = (
+    ("622927", 30),
+    ("622921", 10),
+    ("622901", 8),
+    ("630225", 8),
+    ("632122", 6),
+    ("630222", 6),
+    ("620102", 12),
+    ("110101", 10),
+    ("310104", 10),
+)
 PRODUCTS = ("STD_CLASSIC", "STD_GOLD", "PLATINUM")
 
 
@@ -30,7 +45,9 @@ def _money(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(rng.randint(low * 100, high * 100)) / 100
 
 
-def build_demo_rows(count: int, on: date, seed: int = 2023) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def build_demo_rows(
+    count: int, on: date, seed: int = 2023
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Accounts and statements: three monthly statements each, the last due shortly after `on`."""
     rng = random.Random(seed)
     regions = [code for code, weight in DEMO_REGIONS for _ in range(weight)]
@@ -42,25 +59,37 @@ def build_demo_rows(count: int, on: date, seed: int = 2023) -> tuple[list[dict[s
         status = rng.choices(("active", "delinquent", "closed", "charged_off", "fraud"), (70, 22, 4, 2, 2))[0]
         delinquent_since = on - timedelta(days=rng.randint(5, 200)) if status == "delinquent" else None
         principal = _money(rng, 300, 60000)
-        accounts.append({
-            "account_ref": ref, "customer_ref": customer, "product_code": rng.choice(PRODUCTS),
-            "status": status, "region_code": rng.choice(regions),
-            "opened_on": on - timedelta(days=rng.randint(200, 3000)),
-            "credit_limit": _money(rng, 10000, 100000), "principal_balance": principal,
-            "interest_balance": _money(rng, 0, 900), "fee_balance": _money(rng, 0, 400),
-            "delinquent_since": delinquent_since,
-            "last_payment_on": on - timedelta(days=rng.randint(10, 90)),
-        })
+        accounts.append(
+            {
+                "account_ref": ref,
+                "customer_ref": customer,
+                "product_code": rng.choice(PRODUCTS),
+                "status": status,
+                "region_code": rng.choice(regions),
+                "opened_on": on - timedelta(days=rng.randint(200, 3000)),
+                "credit_limit": _money(rng, 10000, 100000),
+                "principal_balance": principal,
+                "interest_balance": _money(rng, 0, 900),
+                "fee_balance": _money(rng, 0, 400),
+                "delinquent_since": delinquent_since,
+                "last_payment_on": on - timedelta(days=rng.randint(10, 90)),
+            }
+        )
         for back in (2, 1, 0):
             statement_date = add_months(date(on.year, on.month, 8), -back)
             balance = _money(rng, 200, 9000)
             minimum = (balance / 10).quantize(Decimal("0.01"))
             paid = rng.choice((Decimal("0.00"), minimum, balance, Decimal("0.00")))
-            statements.append({
-                "account_ref": ref, "statement_date": statement_date,
-                "due_date": statement_date + timedelta(days=20),
-                "statement_balance": balance, "minimum_due": minimum, "paid_amount": paid,
-            })
+            statements.append(
+                {
+                    "account_ref": ref,
+                    "statement_date": statement_date,
+                    "due_date": statement_date + timedelta(days=20),
+                    "statement_balance": balance,
+                    "minimum_due": minimum,
+                    "paid_amount": paid,
+                }
+            )
     return accounts, statements
 
 
@@ -69,7 +98,9 @@ def load_demo(session: Session, *, accounts: int = 200) -> list[str]:
     on = today()
     account_rows, statement_rows = build_demo_rows(accounts, on)
     portfolio.upsert_account_rows(session, account_rows)
-    ids = dict(session.execute(select(portfolio.CardAccount.account_ref, portfolio.CardAccount.id)).tuples().all())
+    ids = dict(
+        session.execute(select(portfolio.CardAccount.account_ref, portfolio.CardAccount.id)).tuples().all()
+    )
     for start in range(0, len(statement_rows), portfolio.BATCH_SIZE):
         portfolio.upsert_statement_rows(session, statement_rows[start : start + portfolio.BATCH_SIZE], ids)
 

@@ -9,8 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from app.domain.access import Permission, is_allowed
-from app.services.policies import PolicyStore
 from app.services import auth
+from app.services.policies import PolicyStore
 from app.services.principal import Principal
 from app.settings import Settings
 
@@ -64,13 +64,20 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
 
     def check(principal: PrincipalDep) -> Principal:
         if not is_allowed(principal.role, permission):
-            raise HTTPException(403, f"The role '{principal.role.value}' may not do this ({permission.value}).")
+            raise HTTPException(
+                403, f"The role '{principal.role.value}' may not do this ({permission.value})."
+            )
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the role-matrix test
     return check
 
 
-def Allowed(permission: Permission) -> type[Principal]:  # noqa: N802 - reads like a type in signatures
-    """`principal: Allowed(Permission.X)` in an endpoint signature."""
-    return Annotated[Principal, Depends(require(permission))]  # type: ignore[return-value]
+def get_language(request: Request) -> str:
+    """Reason texts in English when the caller's Accept-Language starts with en, else Simplified Chinese."""
+    header = request.headers.get("accept-language", "")
+    first = header.split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "zh"
+
+
+LanguageDep = Annotated[str, Depends(get_language)]

@@ -32,7 +32,9 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def pytest_report_header() -> str:
-    return f"databases: sqlite{' + postgresql' if _PG_ADMIN else ' (PostgreSQL tests skipped: TEST_DATABASE_URL unset or unreachable)'}"
+    if _PG_ADMIN:
+        return "databases: sqlite + postgresql"
+    return "databases: sqlite (PostgreSQL tests skipped: TEST_DATABASE_URL unset or unreachable)"
 
 
 @dataclass
@@ -49,14 +51,18 @@ def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, D
     stack = []
     sqlite_path = Path(tmp_path_factory.mktemp("db")) / "test.db"
     sqlite_settings = Settings(database_url=f"sqlite:///{sqlite_path}", environment="test")
-    dbs["sqlite"] = Database("sqlite", sqlite_settings.database_url, get_engine(sqlite_settings), sqlite_settings)
+    dbs["sqlite"] = Database(
+        "sqlite", sqlite_settings.database_url, get_engine(sqlite_settings), sqlite_settings
+    )
     migrate(dbs["sqlite"].engine)
     if _PG_ADMIN:
-        ctx = fresh_postgres_database(_PG_ADMIN, f"hardship_test_{WORKER}")
+        ctx = fresh_postgres_database(_PG_ADMIN, f"hardship_test_{WORKER}_{os.getpid()}")
         url = ctx.__enter__()
         stack.append(ctx)
         pg_settings = Settings(database_url=url, environment="test")
-        dbs["postgresql"] = Database("postgresql", pg_settings.database_url, get_engine(pg_settings), pg_settings)
+        dbs["postgresql"] = Database(
+            "postgresql", pg_settings.database_url, get_engine(pg_settings), pg_settings
+        )
         migrate(dbs["postgresql"].engine)
     yield dbs
     for db in dbs.values():

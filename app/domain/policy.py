@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from types import MappingProxyType
 
 from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import parse_money
@@ -43,10 +42,6 @@ LANGUAGES: tuple[str, ...] = ("zh", "en")
 
 _ELIGIBLE_STATUSES: tuple[str, ...] = (AccountStatus.ACTIVE, AccountStatus.DELINQUENT)
 _ALL_HARDSHIP_REASONS: tuple[str, ...] = tuple(HardshipReason)
-
-
-def _frozen_mapping() -> Mapping[str, str]:
-    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +121,11 @@ class Policy:
     fee_waiver: FeeWaiverPolicy = field(default_factory=FeeWaiverPolicy)
     disaster: DisasterPolicy = field(default_factory=DisasterPolicy)
     disputes: DisputePolicy = field(default_factory=DisputePolicy)
-    products: Mapping[str, ProductTerms] = field(default_factory=lambda: MappingProxyType({}))
-    region_code_changes: Mapping[str, str] = field(default_factory=_frozen_mapping)
-    reason_texts: Mapping[str, ReasonText] = field(default_factory=lambda: MappingProxyType({}))
+    # Plain dicts behind a read-only Mapping type: a Policy pickles (worker processes) and, with
+    # these fields left out of the hash, can key a cache.
+    products: Mapping[str, ProductTerms] = field(default_factory=dict, hash=False)
+    region_code_changes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    reason_texts: Mapping[str, ReasonText] = field(default_factory=dict, hash=False)
 
     def reason_message(self, code: str, lang: str = "zh") -> str:
         """The words for a reason code in ``lang`` ("zh" or "en", e.g. "en-US"; anything else -> zh).
@@ -383,7 +380,7 @@ def _parse_products(table: _Table) -> Mapping[str, ProductTerms]:
             annual_interest_rate=_required_rate(product, "annual_interest_rate"),
         )
         product.finish()
-    return MappingProxyType(products)
+    return products
 
 
 def _required_rate(table: _Table, key: str) -> Decimal:
@@ -406,7 +403,7 @@ def _parse_region_code_changes(table: _Table) -> Mapping[str, str]:
     cycle = find_region_code_cycle(changes)
     if cycle is not None:
         raise PolicyError(f"{table.name(cycle[0])}: region code changes form a cycle {' -> '.join(cycle)}")
-    return MappingProxyType(changes)
+    return changes
 
 
 def _parse_reason_texts(table: _Table) -> Mapping[str, ReasonText]:
@@ -421,7 +418,7 @@ def _parse_reason_texts(table: _Table) -> Mapping[str, ReasonText]:
     for code in ReasonCode:
         if code not in texts:
             raise PolicyError(f"{table.name(code)}: missing (every reason code needs zh and en words)")
-    return MappingProxyType({code.value: texts[code.value] for code in ReasonCode})
+    return {code.value: texts[code.value] for code in ReasonCode}
 
 
 def _parse_effective_on(table: _Table) -> date:

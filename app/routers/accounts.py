@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response
+from typing import Annotated
 
-from app.deps import Allowed, SessionDep
+from fastapi import APIRouter, Depends, Path, Response
+
+from app.deps import SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
 from app.schemas.accounts import AccountRead, AccountUpsert
 from app.services import accounts
+from app.services.principal import Principal
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS)
+router = APIRouter(
+    prefix="/v1/accounts", tags=["accounts"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS
+)
 AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 
 
 @router.get("/{account_ref}", operation_id="accounts-get", responses=problem_responses(404))
 def get_account(
-    session: SessionDep, principal: Allowed(Permission.ACCOUNT_READ), account_ref: str = AccountRef
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Permission.ACCOUNT_READ))],
+    account_ref: str = AccountRef,
 ) -> AccountRead:
     """The account snapshot, its statements and its current arrangements."""
     return AccountRead.model_validate(accounts.view_account(session, account_ref).as_dict())
@@ -28,7 +35,7 @@ def upsert_account(
     body: AccountUpsert,
     response: Response,
     session: SessionDep,
-    principal: Allowed(Permission.ACCOUNT_WRITE),
+    principal: Annotated[Principal, Depends(require(Permission.ACCOUNT_WRITE))],
     account_ref: str = AccountRef,
 ) -> AccountRead:
     """Creates or replaces one account snapshot from the card system (201 when created)."""

@@ -17,12 +17,12 @@ def _parse_money_input(value: Any) -> Decimal:
     """JSON money must be a string (or an integer) with at most two decimals; never a float."""
     if isinstance(value, Decimal):
         value = format(value, "f")
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("money must be a string with at most two decimals, e.g. \"1234.50\"")
+    if isinstance(value, bool | float):
+        raise ValueError('money must be a string with at most two decimals, e.g. "1234.50"')
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str):
-        raise ValueError("money must be a string with at most two decimals, e.g. \"1234.50\"")
+        raise ValueError('money must be a string with at most two decimals, e.g. "1234.50"')
     try:
         return parse_money(value)
     except InvalidMoney as exc:
@@ -54,7 +54,9 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page"
+    )
 
 
 PageLimit = Annotated[int, Field(ge=1, le=1000)]

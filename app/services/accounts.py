@@ -84,7 +84,9 @@ class AccountView:
 def view_account(session: Session, account_ref: str) -> AccountView:
     account = get_account_row(session, account_ref, with_statements=True)
     plans = session.scalars(
-        select(InstallmentPlan).where(InstallmentPlan.account_id == account.id).order_by(InstallmentPlan.id.desc())
+        select(InstallmentPlan)
+        .where(InstallmentPlan.account_id == account.id)
+        .order_by(InstallmentPlan.id.desc())
     ).all()
     waivers = session.scalars(
         select(FeeWaiver).where(FeeWaiver.account_id == account.id).order_by(FeeWaiver.id.desc())
@@ -161,8 +163,13 @@ def upsert_account(
             session, [{"account_ref": account_ref, **s} for s in statements], {account_ref: account.id}
         )
     audit.record(
-        session, actor=actor, action="account.upserted", entity_type="card_account", entity_id=account_ref,
-        before=before, after={**_snapshot(account), "statements_upserted": len(statements or [])},
+        session,
+        actor=actor,
+        action="account.upserted",
+        entity_type="card_account",
+        entity_id=account_ref,
+        before=before,
+        after={**_snapshot(account), "statements_upserted": len(statements or [])},
     )
     session.expire_all()
     return view_account(session, account_ref), before_row is None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -59,7 +60,11 @@ def create_api_key(session: Session, *, name: str, role: str, actor: Principal =
     session.add(key)
     session.flush()
     audit.record(
-        session, actor=actor, action="api_key.created", entity_type="api_key", entity_id=key.id,
+        session,
+        actor=actor,
+        action="api_key.created",
+        entity_type="api_key",
+        entity_id=key.id,
         after={"name": name, "role": parsed.value, "prefix": prefix},
     )
     return CreatedKey(id=key.id, name=name, role=parsed, token=f"{KEY_PREFIX}_{prefix}_{secret}")
@@ -76,7 +81,11 @@ def revoke_api_key(session: Session, *, key_id: int, actor: Principal = SYSTEM) 
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(
-            session, actor=actor, action="api_key.revoked", entity_type="api_key", entity_id=key.id,
+            session,
+            actor=actor,
+            action="api_key.revoked",
+            entity_type="api_key",
+            entity_id=key.id,
             after={"revoked_at": key.revoked_at},
         )
     return key
@@ -132,7 +141,11 @@ def create_user(
     except IntegrityError:
         raise Conflict(f"a user named {username!r} exists already") from None
     audit.record(
-        session, actor=actor, action="user.created", entity_type="agent_user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="user.created",
+        entity_type="agent_user",
+        entity_id=user.id,
         after={"username": username, "role": parsed.value},
     )
     return user
@@ -151,10 +164,8 @@ def authenticate_user(
     user = session.scalar(select(AgentUser).where(AgentUser.username == username))
     now = utcnow()
     if user is None or user.disabled_at is not None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return LoginOutcome(None)
     if user.locked_until is not None and _naive(user.locked_until) > _naive(now):
         return LoginOutcome(None, locked=True)
@@ -166,10 +177,16 @@ def authenticate_user(
             user.locked_until = now + lockout
             user.failed_logins = 0
             audit.record(
-                session, actor=SYSTEM, action="user.locked", entity_type="agent_user", entity_id=user.id,
+                session,
+                actor=SYSTEM,
+                action="user.locked",
+                entity_type="agent_user",
+                entity_id=user.id,
                 after={"locked_until": user.locked_until},
             )
-        return LoginOutcome(None, locked=user.locked_until is not None and _naive(user.locked_until) > _naive(now))
+        return LoginOutcome(
+            None, locked=user.locked_until is not None and _naive(user.locked_until) > _naive(now)
+        )
     user.failed_logins = 0
     user.locked_until = None
     return LoginOutcome(Principal(kind="user", id=user.id, name=user.username, role=Role(user.role)))

@@ -77,7 +77,9 @@ def begin(
     Runs in its own session and commits."""
     now = utcnow()
     existing = session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+        )
     )
     if existing is not None and _naive(existing.expires_at) <= _naive(now):
         session.delete(existing)
@@ -99,7 +101,9 @@ def begin(
             session.commit()
         except IntegrityError:
             session.rollback()
-            raise Conflict("A request with this Idempotency-Key is already in progress; retry later.") from None
+            raise Conflict(
+                "A request with this Idempotency-Key is already in progress; retry later."
+            ) from None
         return Claim(record.id)
     if existing.request_hash != request_hash or existing.path != path or existing.method != method:
         raise Conflict("This Idempotency-Key was already used with a different request.")

@@ -22,7 +22,9 @@ def decode_cursor(cursor: str | None) -> int:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("invalid cursor", [FieldError("query.cursor", "not a cursor from this API")]) from None
+        raise InvalidInput(
+            "invalid cursor", [FieldError("query.cursor", "not a cursor from this API")]
+        ) from None
 
 
 def next_cursor(ids: list[int], limit: int) -> str | None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -223,10 +223,10 @@ def _read_rows(
             yield line, dict(zip(names, values, strict=True))
 
 
-def _insert(session: Session) -> Callable[[Table], Any]:
+def _insert(session: Session) -> Callable[[Any], Any]:
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert  # type: ignore[no-any-return]
+    return module.insert
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -279,8 +279,12 @@ def import_accounts(
         if progress:
             progress(len(batch))
     audit.record(
-        session, actor=actor, action="portfolio.accounts_imported", entity_type="import",
-        entity_id=path.name[:64], after={"rows": written},
+        session,
+        actor=actor,
+        action="portfolio.accounts_imported",
+        entity_type="import",
+        entity_id=path.name[:64],
+        after={"rows": written},
     )
     return ImportSummary("accounts", count, written, customers)
 
@@ -366,8 +370,12 @@ def import_statements(
         if progress:
             progress(len(batch))
     audit.record(
-        session, actor=actor, action="portfolio.statements_imported", entity_type="import",
-        entity_id=path.name[:64], after={"rows": written},
+        session,
+        actor=actor,
+        action="portfolio.statements_imported",
+        entity_type="import",
+        entity_id=path.name[:64],
+        after={"rows": written},
     )
     return ImportSummary("statements", count, written)
 
@@ -399,7 +407,10 @@ def upsert_statement_rows(session: Session, rows: list[dict[str, Any]], account_
     stmt = insert(StatementRow.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["account_id", "statement_date"],
-        set_={c: stmt.excluded[c] for c in ("due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")},
+        set_={
+            c: stmt.excluded[c]
+            for c in ("due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")
+        },
     )
     session.execute(stmt, payload)
 
