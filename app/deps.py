@@ -22,7 +22,7 @@ def get_settings_dep(request: Request) -> Settings:
 
 def get_session(request: Request) -> Session:
     """The request's session; UnitOfWorkRoute commits or rolls it back."""
-    session: Session | None = request.state.__dict__.get("db_session")
+    session: Session | None = getattr(request.state, "db_session", None)
     if session is None:
         session = request.app.state.session_factory()
         request.state.db_session = session
@@ -42,7 +42,7 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal:
-    cached: Principal | None = request.state.__dict__.get("principal")
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     header = request.headers.get("authorization", "")

@@ -74,7 +74,7 @@ def _release(request: Request, claim: Claim) -> None:
 
 def _finish(request: Request, response: Response | None, claim: Claim | None) -> bool:
     """Commits or rolls back the request's session.  Returns True when the work was committed."""
-    session: Session | None = request.state.__dict__.get("db_session")
+    session: Session | None = getattr(request.state, "db_session", None)
     ok = response is not None and response.status_code < 400
     try:
         if session is not None:

@@ -1,0 +1,48 @@
+"""Eligibility: what relief can this cardholder get, with every reason code (a stored decision)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from app.deps import LanguageDep, PoliciesDep, SessionDep, require
+from app.domain.access import Permission
+from app.problems import STANDARD_PROBLEMS, problem_responses
+from app.routing import UnitOfWorkRoute
+from app.schemas.eligibility import EligibilityRead, EligibilityRequest
+from app.services import eligibility
+from app.services.principal import Principal
+
+router = APIRouter(
+    prefix="/v1/accounts", tags=["eligibility"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS
+)
+AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
+
+
+@router.post(
+    "/{account_ref}/eligibility", operation_id="eligibility-evaluate", responses=problem_responses(404, 409)
+)
+def evaluate_eligibility(
+    body: EligibilityRequest,
+    session: SessionDep,
+    policies: PoliciesDep,
+    lang: LanguageDep,
+    principal: Annotated[Principal, Depends(require(Permission.ELIGIBILITY_EVALUATE))],
+    account_ref: str = AccountRef,
+) -> EligibilityRead:
+    """Judge installment_plan, fee_waiver and disaster_deferral; the decision is stored for replay.
+
+    Reason words follow Accept-Language (en: English, otherwise Simplified Chinese).
+    """
+    result = eligibility.evaluate_account(
+        session,
+        account_ref=account_ref,
+        hardship_reason=body.reason,
+        monthly_income=body.monthly_income,
+        requested_term=body.term_months,
+        lang=lang,
+        actor=principal,
+        policies=policies,
+    )
+    return EligibilityRead.from_result(result)

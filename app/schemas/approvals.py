@@ -1,0 +1,33 @@
+"""Maker-checker approvals."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.schemas.common import ApiModel, MoneyOut, ReadModel
+from app.schemas.plans import UtcTimestamp
+
+
+class ApprovalDecide(ApiModel):
+    note: str | None = Field(default=None, max_length=2000, description="The approver's note")
+
+
+class ApprovalRead(ReadModel):
+    id: int
+    subject_type: str = Field(description="What waits for approval, e.g. fee_waiver")
+    subject_id: int
+    account_ref: str
+    status: str = Field(description="pending, approved or rejected")
+    amount: MoneyOut
+    why: str = Field(description="role_without_authority, above_authority_limit or repeat_within_window")
+    requested_by: str
+    requested_role: str
+    decided_by: str | None
+    decided_at: UtcTimestamp | None
+    decision_note: str | None
+    created_at: UtcTimestamp
+
+
+class ApprovalList(ReadModel):
+    items: list[ApprovalRead]
+    next_cursor: str | None

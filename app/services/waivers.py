@@ -1,0 +1,364 @@
+"""Fee and interest waivers: applied at once within the caller's authority, otherwise sent for approval.
+
+DOMAIN.md, "Fee and interest waiver": an agent may waive up to 500.00 per request, a supervisor up
+to 5,000.00; anything larger, or a second waiver within 365 days (except for disaster reasons),
+waits for a supervisor's approval (maker-checker, ``app.services.approvals``). Applying a waiver
+lowers the account's fee and interest balances; a reversal restores them. Both are audited with
+the balances before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.errors import InvalidWaiver
+from app.domain.policy import Policy
+from app.domain.reasons import HardshipReason, Program, ReasonCode
+from app.domain.waivers import decide_waiver_authority, split_waiver
+from app.persistence.models import Approval, CardAccount, FeeWaiver
+from app.services import accounts, audit, clock, portfolio
+from app.services.eligibility import judge, load_snapshot, refusal_reasons, store_decision
+from app.services.errors import Conflict, NotFound, RefusalReason, Refused
+from app.services.policies import PolicyStore
+from app.services.principal import Principal
+
+__all__ = [
+    "SUBJECT_TYPE",
+    "apply_pending_waiver",
+    "get_waiver",
+    "list_waivers",
+    "reject_pending_waiver",
+    "request_waiver",
+    "reverse_waiver",
+    "waiver_dict",
+    "waiver_dicts",
+]
+
+SUBJECT_TYPE = "fee_waiver"
+HARDSHIP_REASONS = frozenset(reason.value for reason in HardshipReason)
+# Waivers that count as "a previous waiver" for the repeat rule: granted, or waiting to be.
+_COUNTED_STATUSES = ("applied", "pending_approval")
+
+
+def _balances(account: CardAccount) -> dict[str, Decimal]:
+    return {"fee_balance": account.fee_balance, "interest_balance": account.interest_balance}
+
+
+def _prior_waiver_on(session: Session, account_id: int) -> date | None:
+    created = session.scalar(
+        select(FeeWaiver.created_at)
+        .where(FeeWaiver.account_id == account_id, FeeWaiver.status.in_(_COUNTED_STATUSES))
+        .order_by(FeeWaiver.created_at.desc(), FeeWaiver.id.desc())
+        .limit(1)
+    )
+    return None if created is None else created.date()
+
+
+def _apply(
+    session: Session, account: CardAccount, waiver: FeeWaiver, *, policy: Policy, actor: Principal
+) -> None:
+    """Lower the balances by the waiver (checked against the balances as they are now) and audit it."""
+    try:
+        split_waiver(portfolio.to_domain_account(account), waiver.fee_amount, waiver.interest_amount, policy)
+    except InvalidWaiver as exc:
+        raise Conflict(f"The waiver no longer fits the account's balances: {exc}.") from None
+    before: dict[str, Any] = {
+        "status": waiver.status,
+        **_balances(account),
+        "account_ref": account.account_ref,
+    }
+    account.fee_balance = account.fee_balance - waiver.fee_amount
+    account.interest_balance = account.interest_balance - waiver.interest_amount
+    account.updated_at = clock.utcnow()
+    waiver.status = "applied"
+    waiver.applied_at = clock.utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fee_waiver.applied",
+        entity_type="fee_waiver",
+        entity_id=waiver.id,
+        before=before,
+        after={
+            "status": waiver.status,
+            **_balances(account),
+            "account_ref": account.account_ref,
+            "fee_amount": waiver.fee_amount,
+            "interest_amount": waiver.interest_amount,
+        },
+    )
+
+
+def request_waiver(
+    session: Session,
+    *,
+    account_ref: str,
+    fee_amount: Decimal,
+    interest_amount: Decimal,
+    hardship_reason: str | None,
+    note: str | None,
+    actor: Principal,
+    policies: PolicyStore,
+    lang: str,
+) -> FeeWaiver:
+    """Request a waiver of ``fee_amount`` fees and ``interest_amount`` interest.
+
+    Refused (422) with ACCOUNT_STATUS_INELIGIBLE / NO_FEES_OUTSTANDING, or HARDSHIP_REASON_REQUIRED
+    for a missing or unknown reason; InvalidWaiver (422) for amounts above the fee balance or the
+    waivable interest. Within the caller's authority it is applied at once (status "applied");
+    otherwise it waits (status "pending_approval") with a pending Approval row.
+    """
+    account = accounts.lock_account_row(session, account_ref)
+    on = clock.today()
+    policy = policies.in_force(on)
+    snapshot = load_snapshot(
+        session,
+        account,
+        policy=policy,
+        on=on,
+        hardship_reason=hardship_reason,
+        monthly_income=None,
+        requested_term=None,
+    )
+    (result,) = judge(snapshot, policy, lang=lang, programs=[Program.FEE_WAIVER])
+    reasons = refusal_reasons(result)
+    if hardship_reason not in HARDSHIP_REASONS:
+        code = ReasonCode.HARDSHIP_REASON_REQUIRED
+        reasons.append(RefusalReason(code=code.value, message=policy.reason_message(code, lang)))
+    if reasons:
+        raise Refused("The fee waiver is refused by the relief rules.", reasons)
+    reason = str(hardship_reason)
+    parts = split_waiver(snapshot.account, fee_amount, interest_amount, policy)
+    authority = decide_waiver_authority(
+        parts.total,
+        role=actor.role.value,
+        policy=policy,
+        prior_waiver_on=_prior_waiver_on(session, account.id),
+        today=on,
+        reason=reason,
+    )
+    decision = store_decision(
+        session,
+        kind="fee_waiver",
+        snapshot=snapshot,
+        results=[result],
+        policy=policy,
+        actor=actor,
+        lang=lang,
+    )
+    waiver = FeeWaiver(
+        account_id=account.id,
+        status="pending_approval",
+        fee_amount=parts.fee_waived,
+        interest_amount=parts.interest_waived,
+        total_amount=parts.total,
+        hardship_reason=reason,
+        note=note,
+        policy_version=policy.version,
+        requested_by=actor.actor,
+        requested_role=actor.role.value,
+        created_at=clock.utcnow(),
+    )
+    session.add(waiver)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fee_waiver.requested",
+        entity_type="fee_waiver",
+        entity_id=waiver.id,
+        after={
+            "account_ref": account.account_ref,
+            "fee_amount": waiver.fee_amount,
+            "interest_amount": waiver.interest_amount,
+            "total_amount": waiver.total_amount,
+            "hardship_reason": reason,
+            "needs_approval": authority.needs_approval,
+            "why": authority.why,
+            "decision_id": decision.id,
+            "policy_version": policy.version,
+        },
+    )
+    if authority.needs_approval:
+        approval = Approval(
+            subject_type=SUBJECT_TYPE,
+            subject_id=waiver.id,
+            account_id=account.id,
+            status="pending",
+            amount=waiver.total_amount,
+            why=str(authority.why),
+            requested_by=actor.actor,
+            requested_role=actor.role.value,
+            created_at=clock.utcnow(),
+        )
+        session.add(approval)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="approval.requested",
+            entity_type="approval",
+            entity_id=approval.id,
+            after={
+                "subject_type": SUBJECT_TYPE,
+                "subject_id": waiver.id,
+                "account_ref": account.account_ref,
+                "amount": approval.amount,
+                "why": approval.why,
+            },
+        )
+    else:
+        _apply(session, account, waiver, policy=policy, actor=actor)
+    return waiver
+
+
+def _lock_account_by_id(session: Session, account_id: int) -> CardAccount:
+    account = session.scalar(select(CardAccount).where(CardAccount.id == account_id).with_for_update())
+    if account is None:  # pragma: no cover - a foreign key keeps the account
+        raise NotFound(f"No account with id {account_id}.")
+    return account
+
+
+def _lock_waiver(session: Session, waiver_id: int) -> FeeWaiver:
+    waiver = session.scalar(select(FeeWaiver).where(FeeWaiver.id == waiver_id).with_for_update())
+    if waiver is None:
+        raise NotFound(f"No fee waiver with id {waiver_id}.")
+    return waiver
+
+
+def apply_pending_waiver(
+    session: Session, *, waiver_id: int, actor: Principal, policies: PolicyStore
+) -> FeeWaiver:
+    """Apply a waiver that was waiting for approval (called by the approver's decision).
+
+    Conflict when the waiver is not pending, or no longer fits the account's balances.
+    """
+    waiver = _lock_waiver(session, waiver_id)
+    if waiver.status != "pending_approval":
+        raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
+    account = _lock_account_by_id(session, waiver.account_id)
+    policy = policies.get(waiver.policy_version) or policies.in_force(clock.today())
+    _apply(session, account, waiver, policy=policy, actor=actor)
+    return waiver
+
+
+def reject_pending_waiver(
+    session: Session, *, waiver_id: int, actor: Principal, note: str | None
+) -> FeeWaiver:
+    """Mark a waiting waiver rejected (called by the approver's decision); balances are untouched."""
+    waiver = _lock_waiver(session, waiver_id)
+    if waiver.status != "pending_approval":
+        raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
+    waiver.status = "rejected"
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fee_waiver.rejected",
+        entity_type="fee_waiver",
+        entity_id=waiver.id,
+        before={"status": "pending_approval"},
+        after={"status": "rejected", "note": note},
+    )
+    return waiver
+
+
+def reverse_waiver(session: Session, *, waiver_id: int, actor: Principal, note: str | None) -> FeeWaiver:
+    """Undo an applied waiver: the fee and interest balances get the waived amounts back.
+
+    Conflict when the waiver is not applied (pending, rejected or already reversed).
+    """
+    waiver = _lock_waiver(session, waiver_id)
+    if waiver.status != "applied":
+        raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}; only an applied waiver can be reversed.")
+    account = _lock_account_by_id(session, waiver.account_id)
+    before = _balances(account)
+    account.fee_balance = account.fee_balance + waiver.fee_amount
+    account.interest_balance = account.interest_balance + waiver.interest_amount
+    account.updated_at = clock.utcnow()
+    waiver.status = "reversed"
+    waiver.reversed_at = clock.utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="fee_waiver.reversed",
+        entity_type="fee_waiver",
+        entity_id=waiver.id,
+        before={"status": "applied", **before, "account_ref": account.account_ref},
+        after={"status": "reversed", **_balances(account), "account_ref": account.account_ref, "note": note},
+    )
+    return waiver
+
+
+def get_waiver(session: Session, waiver_id: int) -> FeeWaiver:
+    """The waiver; NotFound when there is none."""
+    waiver = session.get(FeeWaiver, waiver_id)
+    if waiver is None:
+        raise NotFound(f"No fee waiver with id {waiver_id}.")
+    return waiver
+
+
+def list_waivers(session: Session, *, account_ref: str) -> list[FeeWaiver]:
+    """The account's waivers, newest first; NotFound for an unknown account."""
+    account = accounts.get_account_row(session, account_ref)
+    return list(
+        session.scalars(
+            select(FeeWaiver).where(FeeWaiver.account_id == account.id).order_by(FeeWaiver.id.desc())
+        )
+    )
+
+
+def waiver_dicts(session: Session, waivers: Sequence[FeeWaiver]) -> list[dict[str, Any]]:
+    """Waivers as the API shows them: with the account_ref and the latest approval, if any."""
+    if not waivers:
+        return []
+    ids = [w.id for w in waivers]
+    refs: dict[int, str] = {
+        account_id: account_ref
+        for account_id, account_ref in session.execute(
+            select(CardAccount.id, CardAccount.account_ref).where(
+                CardAccount.id.in_({w.account_id for w in waivers})
+            )
+        )
+    }
+    approvals: dict[int, Approval] = {}
+    for approval in session.scalars(
+        select(Approval)
+        .where(Approval.subject_type == SUBJECT_TYPE, Approval.subject_id.in_(ids))
+        .order_by(Approval.id)
+    ):
+        approvals[approval.subject_id] = approval  # the latest one wins
+    return [
+        {
+            "id": w.id,
+            "account_ref": refs.get(w.account_id),
+            "status": w.status,
+            "fee_amount": w.fee_amount,
+            "interest_amount": w.interest_amount,
+            "total_amount": w.total_amount,
+            "hardship_reason": w.hardship_reason,
+            "note": w.note,
+            "policy_version": w.policy_version,
+            "requested_by": w.requested_by,
+            "requested_role": w.requested_role,
+            "created_at": w.created_at,
+            "applied_at": w.applied_at,
+            "reversed_at": w.reversed_at,
+            "approval_id": approvals[w.id].id if w.id in approvals else None,
+            "approval_status": approvals[w.id].status if w.id in approvals else None,
+        }
+        for w in waivers
+    ]
+
+
+def waiver_dict(session: Session, waiver: FeeWaiver) -> dict[str, Any]:
+    """One waiver as the API shows it."""
+    return waiver_dicts(session, [waiver])[0]
