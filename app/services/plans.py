@@ -30,7 +30,7 @@ from app.domain.installments import (
     select_quote_terms,
     transition_plan,
 )
-from app.domain.money import format_money
+from app.domain.money import ZERO, format_money
 from app.domain.policy import Policy
 from app.domain.reasons import Program, ReasonCode
 from app.persistence.models import CardAccount, Installment, InstallmentPlan
@@ -391,13 +391,19 @@ def create_plan(
             "The account already has an active installment plan (PLAN_ALREADY_ACTIVE); "
             "another request created it first."
         ) from None
+    # The plan waives the penalty fees: take them off the account so no later waiver waives them again.
+    fee_balance_before = account.fee_balance
+    account.fee_balance = ZERO
+    session.flush()
     audit.record(
         session,
         actor=actor,
         action="installment_plan.created",
         entity_type="installment_plan",
         entity_id=plan.id,
+        before={"fee_balance": fee_balance_before},
         after={
+            "fee_balance": account.fee_balance,
             "account_ref": account.account_ref,
             "status": plan.status,
             "term_months": plan.term_months,
@@ -516,13 +522,23 @@ def _end_plan(
     plan = session.scalar(select(InstallmentPlan).where(InstallmentPlan.id == plan_id).with_for_update())
     if plan is None:
         raise NotFound(f"No installment plan with id {plan_id}.")
-    before = {"status": plan.status, "ended_on": plan.ended_on, "end_reason": plan.end_reason}
+    before: dict[str, Any] = {"status": plan.status, "ended_on": plan.ended_on, "end_reason": plan.end_reason}
     try:
         plan.status = transition_plan(plan.status, target.value).value
     except InvalidTransition as exc:
         raise Conflict(f"Installment plan {plan_id}: {exc}.") from None
     plan.ended_on = clock.today()
     plan.end_reason = note
+    after: dict[str, Any] = {"status": plan.status, "ended_on": plan.ended_on, "end_reason": note}
+    if target is PlanStatus.CANCELLED:
+        # A cancelled agreement never took effect: the fees it waived are owed again.
+        account = session.scalar(
+            select(CardAccount).where(CardAccount.id == plan.account_id).with_for_update()
+        )
+        assert account is not None
+        before["fee_balance"] = account.fee_balance
+        account.fee_balance = account.fee_balance + plan.fees_waived
+        after["fee_balance"] = account.fee_balance
     session.flush()
     audit.record(
         session,
@@ -531,7 +547,7 @@ def _end_plan(
         entity_type="installment_plan",
         entity_id=plan.id,
         before=before,
-        after={"status": plan.status, "ended_on": plan.ended_on, "end_reason": note},
+        after=after,
     )
     return get_plan(session, plan_id)
 

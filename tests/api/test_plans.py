@@ -345,3 +345,29 @@ def test_negotiation_refuses_an_ineligible_account_with_reasons(
         "ACCOUNT_STATUS_INELIGIBLE",
         "HARDSHIP_REASON_REQUIRED",
     ]
+
+
+def test_a_plan_takes_the_waived_fees_off_the_account_and_a_cancellation_restores_them(
+    db: Database, client: TestClient, keys: dict[str, str]
+) -> None:
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1", principal_balance="9500.00", interest_balance="500.00", fee_balance="200.00")
+
+    plan = create(client, keys["channel"], term_months=12, reason="unemployment").json()
+    after_plan = client.get("/v1/accounts/A-1", headers=bearer(keys["agent"])).json()
+    waiver = client.post(
+        "/v1/accounts/A-1/fee-waivers",
+        json={"fee_amount": "50.00", "reason": "illness"},
+        headers=bearer(keys["agent"]),
+    )
+    client.post(
+        f"/v1/installment-plans/{plan['id']}/cancel",
+        json={"note": "signed in error"},
+        headers=bearer(keys["agent"]),
+    )
+    after_cancel = client.get("/v1/accounts/A-1", headers=bearer(keys["agent"])).json()
+
+    assert plan["fees_waived"] == "200.00"
+    assert after_plan["fee_balance"] == "0.00"
+    assert waiver.status_code == 422  # nothing left to waive twice
+    assert after_cancel["fee_balance"] == "200.00"
