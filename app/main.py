@@ -12,6 +12,7 @@ from app.problems import install_problem_handlers
 from app.routers import ALL_ROUTERS
 from app.services.policies import PolicyStore
 from app.settings import Settings, get_settings
+from app.web import mount as mount_agent_ui
 
 API_DESCRIPTION = """Credit-card hardship relief: eligibility with reason codes, negotiated installment
 plans, fee and interest waivers, disaster payment deferrals, batch scans and credit-report disputes.
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in ALL_ROUTERS:
         app.include_router(router)
+    mount_agent_ui(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.disputes import is_overdue
@@ -19,7 +20,7 @@ from app.persistence.models import (
 )
 from app.services import audit, portfolio
 from app.services.clock import today
-from app.services.errors import NotFound
+from app.services.errors import FieldError, InvalidInput, NotFound
 from app.services.principal import Principal
 
 
@@ -151,7 +152,10 @@ def upsert_account(
     session: Session, *, account_ref: str, values: dict[str, Any], actor: Principal
 ) -> tuple[AccountView, bool]:
     """Creates or replaces one account snapshot (and the statements given).  Returns (view, created)."""
-    account_ref = portfolio.parse_text(account_ref, "account_ref")
+    try:
+        account_ref = portfolio.parse_text(account_ref, "account_ref")
+    except portfolio.FieldProblem as exc:
+        raise InvalidInput(str(exc), [FieldError("path.account_ref", str(exc))]) from None
     before_row = session.scalar(select(CardAccount).where(CardAccount.account_ref == account_ref))
     before = _snapshot(before_row) if before_row is not None else None
     statements = values.pop("statements", None)
@@ -185,3 +189,58 @@ def _snapshot(account: CardAccount) -> dict[str, Any]:
         "fee_balance": account.fee_balance,
         "delinquent_since": account.delinquent_since,
     }
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class AccountHit:
+    account_ref: str
+    customer_ref: str
+    status: str
+    product_code: str
+    total_balance: Decimal
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_accounts(session: Session, query: str, *, limit: int = SEARCH_LIMIT) -> list[AccountHit]:
+    """Accounts whose account_ref is `query` or starts with it, or whose customer_ref is `query`."""
+    rows = session.scalars(
+        select(CardAccount)
+        .where(
+            or_(
+                CardAccount.account_ref == query,
+                CardAccount.customer_ref == query,
+                CardAccount.account_ref.like(_escape_like(query) + "%", escape="\\"),
+            )
+        )
+        .order_by(CardAccount.account_ref)
+        .limit(limit)
+    ).all()
+    return [
+        AccountHit(
+            account_ref=r.account_ref,
+            customer_ref=r.customer_ref,
+            status=r.status,
+            product_code=r.product_code,
+            total_balance=r.principal_balance + r.interest_balance + r.fee_balance,
+        )
+        for r in rows
+    ]
+
+
+def accounts_of_customer(session: Session, customer_ref: str) -> list[str]:
+    """The account refs a customer holds (for "other cards of this customer")."""
+    return list(
+        session.scalars(
+            select(CardAccount.account_ref)
+            .where(CardAccount.customer_ref == customer_ref)
+            .order_by(CardAccount.account_ref)
+        )
+    )

@@ -1,0 +1,426 @@
+"""What every UI page shares: the templates, the signed-in user, permission checks through the one
+table in app/domain/access.py, the unit of work, and the form helpers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from app.domain.access import Permission, is_allowed
+from app.domain.errors import DomainError
+from app.domain.policy import Policy
+from app.services import auth
+from app.services.clock import today
+from app.services.errors import Refused, ServiceError
+from app.services.policies import PolicyStore
+from app.services.principal import Principal
+from app.settings import Settings
+from app.web import i18n
+from app.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANG_COOKIE,
+    PREFIX,
+    SIZE_COOKIE,
+    csrf_matches,
+    csrf_token,
+    pop_flashes,
+    session_user_id,
+)
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("hardship.web")
+
+
+# --- errors the pages raise; app/web/errors.py renders them ----------------------------------------
+
+
+class LoginRequired(Exception):
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("login required")
+        self.expired = expired
+
+
+class NotPermitted(Exception):
+    """The role may not do this (checked against the permission table)."""
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+class BadForm(Exception):
+    """A form value that cannot be read (the message is already in the user's language)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# Errors with a page of their own (app/web/errors.py); anything else is a 500.
+HANDLED_ERRORS: tuple[type[BaseException], ...] = (
+    LoginRequired,
+    NotPermitted,
+    CsrfRejected,
+    BadForm,
+    ServiceError,
+    Refused,
+    DomainError,
+    HTTPException,
+    RequestValidationError,
+    DBAPIError,
+)
+
+
+# --- application state -----------------------------------------------------------------------------
+
+
+def root_state(request: Request) -> Any:
+    """The hosting application's state (settings, session factory, policies)."""
+    return request.app.state.root
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = root_state(request).settings
+    return settings
+
+
+def policies_of(request: Request) -> PolicyStore:
+    store: PolicyStore = root_state(request).policies
+    return store
+
+
+def policy_in_force(request: Request) -> Policy:
+    return policies_of(request).in_force(today())
+
+
+@contextmanager
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """One transaction: committed when the block succeeds, rolled back when it raises."""
+    session: Session = root_state(request).session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# --- the signed-in user ----------------------------------------------------------------------------
+
+
+def language(request: Request) -> str:
+    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
+
+
+def current_user(request: Request) -> Principal:
+    settings = settings_of(request)
+    user_id, expired = session_user_id(
+        request, max_age=settings.session_max_age_seconds, idle=settings.session_idle_seconds
+    )
+    if user_id is None:
+        raise LoginRequired(expired=expired)
+    with unit_of_work(request) as session:
+        principal = auth.load_user_principal(session, user_id)
+    if principal is None:
+        request.session.clear()
+        raise LoginRequired(expired=True)
+    request.state.user = principal
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(current_user)]
+
+
+def can(user: Principal | None, permission: Permission) -> bool:
+    return user is not None and is_allowed(user.role, permission)
+
+
+def require(user: Principal, *permissions: Permission) -> None:
+    """NotPermitted unless the role holds every permission named."""
+    if not all(can(user, p) for p in permissions):
+        raise NotPermitted()
+
+
+def permitted(*permissions: Permission) -> Callable[[Principal], Principal]:
+    """A dependency: the signed-in user, whose role holds every permission named."""
+
+    def check(user: UserDep) -> Principal:
+        require(user, *permissions)
+        return user
+
+    return check
+
+
+async def csrf_guard(request: Request) -> None:
+    """Every state-changing request carries the session's token (form field or header)."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not csrf_matches(request, sent):
+        raise CsrfRejected()
+
+
+# --- navigation ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    href: str
+    section: str
+
+
+def navigation(user: Principal | None) -> list[NavItem]:
+    """The pages this role may open, by the permission table."""
+    if user is None:
+        return []
+    items = [NavItem("nav.home", f"{PREFIX}/", "home")]
+    if can(user, Permission.APPROVAL_DECIDE):
+        items.append(NavItem("nav.approvals", f"{PREFIX}/approvals", "approvals"))
+    if can(user, Permission.DISPUTE_READ):
+        items.append(NavItem("nav.disputes", f"{PREFIX}/disputes", "disputes"))
+    if can_see_disasters(user):
+        items.append(NavItem("nav.disasters", f"{PREFIX}/disasters", "disasters"))
+    if can(user, Permission.AUDIT_READ):
+        items.append(NavItem("nav.audit", f"{PREFIX}/audit", "audit"))
+    return items
+
+
+def can_see_disasters(user: Principal | None) -> bool:
+    """Disaster pages are for those who run or review disasters (declare, amend, run or read scans);
+    the agents' part is the deferral shown on each account."""
+    return any(can(user, p) for p in (Permission.DISASTER_DECLARE, Permission.SCAN_RUN, Permission.SCAN_READ))
+
+
+# --- templates -------------------------------------------------------------------------------------
+
+
+def format_amount(value: Any) -> str:
+    """Money with thousands separators and two decimals (Decimal, never float)."""
+    if value is None or value == "":
+        return ""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{amount:,.2f}"
+
+
+def format_date(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def mask(value: Any, keep: int = 4) -> str:
+    """An identifier with all but its last `keep` characters hidden: CUST-00042 -> ******0042."""
+    text = "" if value is None else str(value)
+    if len(text) <= keep:
+        return text
+    return "•" * (len(text) - keep) + text[-keep:]
+
+
+_env = Environment(
+    loader=FileSystemLoader(str(TEMPLATE_DIR)),
+    autoescape=select_autoescape(["html", "svg"], default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["money"] = format_amount
+_env.filters["day"] = format_date
+_env.filters["mask"] = mask
+_env.globals["PREFIX"] = PREFIX
+_env.globals["CSRF_FIELD"] = CSRF_FIELD
+_env.globals["P"] = Permission
+
+
+def template_env() -> Environment:
+    return _env
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    section: str = "",
+) -> HTMLResponse:
+    lang = language(request)
+    user: Principal | None = getattr(request.state, "user", None)
+
+    def t(key: str, **values: object) -> str:
+        return i18n.translate(key, lang, **values)
+
+    def t_or(key: str, fallback: str) -> str:
+        return i18n.translate(key, lang) if key in i18n.LABELS else fallback
+
+    def reason_text(code: str) -> str:
+        return policy_in_force(request).reason_message(code, lang)
+
+    values: dict[str, Any] = {
+        "request": request,
+        "reason_text": reason_text,
+        "t_or": t_or,
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "t": t,
+        "user": user,
+        "can": lambda permission: can(user, permission),
+        "nav": navigation(user),
+        "section": section,
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flashes(request),
+        "large_text": request.cookies.get(SIZE_COOKIE) == "large",
+        "here": _here(request),
+    }
+    if context:
+        values.update(context)
+    html = _env.get_template(template).render(values)
+    return HTMLResponse(html, status_code=status_code)
+
+
+class WebRoute(APIRoute):
+    """A UI route: an unexpected error becomes the friendly 500 page here, inside the UI's middleware
+    (so it still carries the security headers and the session), and is logged with its request id."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except HANDLED_ERRORS:
+                raise
+            except Exception:
+                log.exception("unhandled error in the agent UI")
+                return render(
+                    request,
+                    "error.html",
+                    {
+                        "error": {
+                            "status": 500,
+                            "message": i18n.translate("error.internal", language(request)),
+                            "detail": "",
+                            "reasons": [],
+                            "fields": [],
+                        },
+                        "request_id": getattr(request.state, "request_id", None) or "",
+                        "back": f"{PREFIX}/",
+                    },
+                    status_code=500,
+                )
+
+        return handler
+
+
+def ui_router() -> APIRouter:
+    """A router for UI pages: every route checks the CSRF token of state-changing requests."""
+    return APIRouter(route_class=WebRoute, dependencies=[Depends(csrf_guard)], include_in_schema=False)
+
+
+def _here(request: Request) -> str:
+    """This page, for the language and text-size links to come back to (a GET page only)."""
+    if request.method != "GET":
+        return f"{PREFIX}/"
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def redirect(url: str) -> RedirectResponse:
+    """After a POST: see the result page (303, so a reload does not repeat the action)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def htmx_aware_redirect(request: Request, url: str) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return redirect(url)
+
+
+# --- form values -----------------------------------------------------------------------------------
+
+_MONEY = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
+
+
+def parse_money_field(raw: str | None, label: str, lang: str, *, required: bool = False) -> Decimal | None:
+    """A money field: digits with at most two decimals (commas and spaces ignored)."""
+    text = (raw or "").replace(",", "").replace("，", "").strip()
+    if not text:
+        if required:
+            raise BadForm(f"{label}: {i18n.translate('common.required', lang)}")
+        return None
+    if not _MONEY.match(text):
+        message = (
+            "请输入金额，最多两位小数，例如 1234.50"
+            if lang == "zh"
+            else "enter an amount with at most two decimals, e.g. 1234.50"
+        )
+        raise BadForm(f"{label}: {message}")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise BadForm(label) from None
+
+
+def parse_int_field(
+    raw: str | None, label: str, lang: str, *, low: int, high: int, required: bool = False
+) -> int | None:
+    text = (raw or "").strip()
+    if not text:
+        if required:
+            raise BadForm(f"{label}: {i18n.translate('common.required', lang)}")
+        return None
+    if not text.isdigit() or not low <= int(text) <= high:
+        message = (
+            f"请输入 {low} 到 {high} 之间的整数"
+            if lang == "zh"
+            else f"enter a whole number from {low} to {high}"
+        )
+        raise BadForm(f"{label}: {message}")
+    return int(text)
+
+
+def parse_date_field(raw: str | None, label: str, lang: str, *, required: bool = True) -> date | None:
+    text = (raw or "").strip()
+    if not text:
+        if required:
+            raise BadForm(f"{label}: {i18n.translate('common.required', lang)}")
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        message = "请按 YYYY-MM-DD 格式填写日期" if lang == "zh" else "enter a date as YYYY-MM-DD"
+        raise BadForm(f"{label}: {message}") from None
+
+
+def text_field(raw: str | None, *, max_length: int = 500) -> str:
+    return (raw or "").strip()[:max_length]

@@ -1,0 +1,17 @@
+"""The UI's pages, one module per area."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.web.routes import accounts, approvals, audit, auth, decisions, disasters, disputes
+
+ALL_ROUTERS: list[APIRouter] = [
+    auth.router,
+    accounts.router,
+    approvals.router,
+    disputes.router,
+    disasters.router,
+    decisions.router,
+    audit.router,
+]

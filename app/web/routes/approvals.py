@@ -1,0 +1,104 @@
+"""The supervisors' approvals queue: approve or reject with a note (never one's own request)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import Response
+
+from app.domain.access import Permission
+from app.services import approvals
+from app.services.errors import Forbidden
+from app.services.principal import Principal
+from app.web import i18n
+from app.web.common import (
+    language,
+    permitted,
+    policies_of,
+    redirect,
+    render,
+    text_field,
+    ui_router,
+    unit_of_work,
+)
+from app.web.errors import ACTION_ERRORS, flash_error
+from app.web.security import PREFIX, flash
+
+router = ui_router()
+PAGE_SIZE = 50
+
+
+@router.get("/approvals")
+def approvals_page(
+    request: Request,
+    user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
+    status: str = "pending",
+    after: int = 0,
+) -> Response:
+    status_filter = status if status in approvals.STATUSES else None
+    with unit_of_work(request) as session:
+        rows = approvals.list_approvals(
+            session, status=status_filter, after_id=max(0, after), limit=PAGE_SIZE
+        )
+        items = approvals.approval_dicts(session, rows)
+    next_after = rows[-1].id if len(rows) == PAGE_SIZE else None
+    return render(
+        request,
+        "approvals.html",
+        {
+            "items": items,
+            "status": status_filter or "",
+            "statuses": approvals.STATUSES,
+            "next_after": next_after,
+            "after": after,
+            "me": user.actor,
+        },
+        section="approvals",
+    )
+
+
+def _decide(request: Request, approval_id: int, note: str, user: Principal, *, approve: bool) -> Response:
+    lang = language(request)
+    text = text_field(note, max_length=2000) or None
+    try:
+        with unit_of_work(request) as session:
+            if approve:
+                approvals.approve(
+                    session,
+                    approval_id=approval_id,
+                    actor=user,
+                    note=text,
+                    policies=policies_of(request),
+                )
+            else:
+                approvals.reject(session, approval_id=approval_id, actor=user, note=text)
+    except Forbidden as exc:
+        flash(request, i18n.translate("approvals.own_refused", lang) + "\n" + exc.detail, "error")
+        return redirect(f"{PREFIX}/approvals")
+    except ACTION_ERRORS as exc:
+        flash_error(request, exc)
+        return redirect(f"{PREFIX}/approvals")
+    key = "approvals.approved" if approve else "approvals.rejected"
+    flash(request, i18n.translate(key, lang, id=approval_id))
+    return redirect(f"{PREFIX}/approvals")
+
+
+@router.post("/approvals/{approval_id}/approve")
+def approve(
+    request: Request,
+    approval_id: int,
+    user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _decide(request, approval_id, note, user, approve=True)
+
+
+@router.post("/approvals/{approval_id}/reject")
+def reject(
+    request: Request,
+    approval_id: int,
+    user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _decide(request, approval_id, note, user, approve=False)

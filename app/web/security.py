@@ -1,0 +1,173 @@
+"""Agent UI security: the signed session cookie, its absolute and idle expiry, the session-bound CSRF
+token, safe redirects, and the security headers every UI response carries.
+
+The cookie is signed with itsdangerous (Starlette's SessionMiddleware) under a key derived from
+HARDSHIP_SECRET_KEY, HttpOnly, SameSite=Lax, scoped to /agent, Secure in production. It holds the
+user id, when the session began and was last used, the CSRF token, the recent accounts and flash
+messages; the user's role is read from the database on every request, so disabling a user or
+changing a role takes effect at once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+
+PREFIX = "/agent"
+SESSION_COOKIE = "hardship_agent"
+LANG_COOKIE = "hardship_lang"
+SIZE_COOKIE = "hardship_text"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+# `seen` is rewritten at most this often, so that not every page view re-signs the cookie.
+SEEN_RESOLUTION_SECONDS = 15
+RECENT_ACCOUNTS = 8
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    )
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def session_signing_key(secret_key: str) -> str:
+    """A key of its own for the UI cookie, so that it can never be confused with another signature."""
+    return hmac.new(secret_key.encode(), b"hardship agent UI session v1", hashlib.sha256).hexdigest()
+
+
+def now_seconds() -> float:
+    """The clock the session expiry reads (tests replace it)."""
+    return time.time()
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every UI response; HTML pages are never cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers[name.decode()] = value.decode()
+                if not headers.get("content-type", "").startswith(("text/css", "text/javascript")):
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# --- session ---------------------------------------------------------------------------------------
+
+
+def start_session(request: Request, user_id: int) -> None:
+    """A fresh session after a successful login: old contents dropped (no fixation), new CSRF token."""
+    session = request.session
+    session.clear()
+    now = int(now_seconds())
+    session.update({"uid": user_id, "iat": now, "seen": now, "csrf": secrets.token_urlsafe(32)})
+
+
+def end_session(request: Request) -> None:
+    request.session.clear()
+
+
+def session_user_id(request: Request, *, max_age: int, idle: int) -> tuple[int | None, bool]:
+    """(user id, expired): the signed-in user, or None; expired when a session ran out of time."""
+    session = request.session
+    uid = session.get("uid")
+    if not isinstance(uid, int):
+        return None, False
+    now = int(now_seconds())
+    issued, seen = session.get("iat"), session.get("seen")
+    if not isinstance(issued, int) or not isinstance(seen, int):
+        session.clear()
+        return None, True
+    if now - issued > max_age or now - seen > idle:
+        session.clear()
+        return None, True
+    if now - seen >= SEEN_RESOLUTION_SECONDS:
+        session["seen"] = now
+    return uid, False
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (the login form needs one before a login)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_matches(request: Request, sent: str | None) -> bool:
+    expected = request.session.get("csrf")
+    if not isinstance(expected, str) or not sent:
+        return False
+    return hmac.compare_digest(expected.encode(), sent.encode())
+
+
+def remember_account(request: Request, account_ref: str) -> None:
+    recent = [r for r in request.session.get("recent", []) if isinstance(r, str) and r != account_ref]
+    request.session["recent"] = [account_ref, *recent][:RECENT_ACCOUNTS]
+
+
+def recent_accounts(request: Request) -> list[str]:
+    return [r for r in request.session.get("recent", []) if isinstance(r, str)]
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """A message for the next page (after a redirect)."""
+    request.session["flash"] = [*request.session.get("flash", []), [kind, message]][-5:]
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    if "flash" not in request.session:
+        return []
+    return [(str(k), str(m)) for k, m in request.session.pop("flash")]
+
+
+def safe_next(target: str | None, default: str = PREFIX + "/") -> str:
+    """Only a path inside the UI: no scheme, no host, no protocol-relative //, no backslash."""
+    if not target or not target.startswith(PREFIX + "/") or "\\" in target or "//" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
