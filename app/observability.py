@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 
 from app.services.context import request_id_var
 
@@ -99,7 +100,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge()
+                    raise BodyTooLarge(self.max_body_bytes)
             return message
 
         async def send_with_id(message: Message) -> None:
@@ -132,8 +133,12 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException, so that FastAPI lets it through while reading a body (it turns any other error
+    there into a 400) and the problem handler answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body exceeds {limit} bytes.")
 
 
 async def _send_too_large(send: Send, request_id: str, limit: int) -> None:

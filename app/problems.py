@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.errors import DomainError
@@ -70,11 +70,22 @@ HTTP_TITLES = {
     503: ("unavailable", "Service unavailable"),
 }
 
+
+def _problem_content() -> dict[str, Any]:
+    """The application/problem+json media type with the Problem schema (`model` registers the schema)."""
+    return {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
 # Declared on every route so the OpenAPI document names the problem shape.
 STANDARD_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid API key", "content": {PROBLEM_JSON: {}}},
-    403: {"model": Problem, "description": "The key's role may not do this", "content": {PROBLEM_JSON: {}}},
-    422: {"model": Problem, "description": "Invalid input or refused by the rules", "content": {PROBLEM_JSON: {}}},
+    400: {"model": Problem, "description": "Malformed request body", "content": {PROBLEM_JSON: {}}},
+    401: {"model": Problem, "description": "Missing or invalid API key", "content": _problem_content()},
+    403: {"model": Problem, "description": "The key's role may not do this", "content": _problem_content()},
+    422: {
+        "model": Problem,
+        "description": "Invalid input or refused by the rules",
+        "content": _problem_content(),
+    },
 }
 
 
@@ -83,7 +94,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         _, title = HTTP_TITLES.get(status, ("error", "Error"))
-        out[status] = {"model": Problem, "description": title, "content": {PROBLEM_JSON: {}}}
+        out[status] = {"model": Problem, "description": title, "content": _problem_content()}
     return out
 
 
@@ -161,16 +172,29 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
     if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         log.warning("database unavailable: %s", type(exc).__name__)
         return problem_response(
-            request, 503, "The database is unavailable; nothing was changed. Retry later.",
+            request,
+            503,
+            "The database is unavailable; nothing was changed. Retry later.",
             headers={"Retry-After": "5"},
         )
+    if isinstance(exc, DataError):
+        # A value the database cannot store (a NUL character in text on PostgreSQL, a number out of
+        # range): bad input, not a fault of the service.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problem_response(
+            request, 422, "A value cannot be stored (for example a NUL character); nothing was changed."
+        )
     log.exception("database error")
-    return problem_response(request, 500, "Internal error; nothing was changed.", slug="internal", title="Internal error")
+    return problem_response(
+        request, 500, "Internal error; nothing was changed.", slug="internal", title="Internal error"
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error")
-    return problem_response(request, 500, "Internal error; nothing was changed.", slug="internal", title="Internal error")
+    return problem_response(
+        request, 500, "Internal error; nothing was changed.", slug="internal", title="Internal error"
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -1,28 +1,43 @@
 """The portfolio from the card system of record: CSV bulk import and single-account upsert.
 
-Import is all-or-nothing per file: a first pass validates every line (and names each bad one),
-a second pass writes in batches of set-based upserts inside one transaction."""
+Import is all-or-nothing per file, in one transaction: a first pass reads and validates every line
+(naming each bad one) and stages the good ones in a temporary table; the checks that need the whole
+file (repeated keys, unknown accounts) run on that table; only when every line is good does one
+set-based upsert per table copy the staged rows into the real tables."""
 
 from __future__ import annotations
 
+import codecs
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain.errors import InvalidMoney
 from app.domain.model import Account, Statement
-from app.domain.money import parse_money, to_fen
+from app.domain.money import parse_money
 from app.domain.reasons import AccountStatus
 from app.domain.regions import is_valid_region_code
-from app.persistence.models import CardAccount, Customer
+from app.persistence.models import CardAccount, Customer, UtcDateTime
 from app.persistence.models import Statement as StatementRow
 from app.services import audit
 from app.services.clock import utcnow
@@ -171,23 +186,44 @@ def validate_statement_fields(raw: dict[str, str]) -> dict[str, Any]:
 # --- CSV reading ------------------------------------------------------------------------------------
 
 
+class _BadEncoding(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _decoded_lines(handle: BinaryIO) -> Iterator[str]:
+    """The file's lines decoded one by one, so that a bad byte is reported on its own line (a text
+    stream decodes ahead in blocks and would blame an earlier line, or the header)."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _BadEncoding(number) from None
+
+
 def _read_rows(
     path: Path, columns: tuple[str, ...], optional: frozenset[str], errors: _Collector
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, raw row) for each data line; header problems are reported as line 1."""
     try:
-        handle = path.open("r", encoding="utf-8-sig", newline="")
+        handle = path.open("rb")
     except OSError as exc:
         errors.add(0, f"cannot read the file: {exc.strerror}")
         return
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_decoded_lines(handle))
         try:
             header = next(reader)
         except StopIteration:
             errors.add(1, "the file is empty: a header line is required")
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except _BadEncoding as exc:
+            errors.add(exc.line, "not valid UTF-8")
+            return
+        except csv.Error as exc:
             errors.add(1, f"unreadable header: {exc}")
             return
         names = [h.strip() for h in header]
@@ -202,14 +238,13 @@ def _read_rows(
             errors.add(1, f"duplicated column(s): {', '.join(duplicated)}")
         if unknown or missing or duplicated:
             return
-        line = 1
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError:
-                errors.add(line + 1, "not valid UTF-8")
+            except _BadEncoding as exc:
+                errors.add(exc.line, "not valid UTF-8")
                 return
             except csv.Error as exc:
                 errors.add(reader.line_num, f"malformed CSV: {exc}")
@@ -223,21 +258,128 @@ def _read_rows(
             yield line, dict(zip(names, values, strict=True))
 
 
-def _insert(session: Session) -> Callable[[Any], Any]:
+def _insert(session: Session) -> Callable[..., Any]:
+    """The dialect's insert(), which has on_conflict_do_update / on_conflict_do_nothing."""
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert
+    insert: Callable[..., Any] = module.insert
+    return insert
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+# --- staging: the whole file is checked before anything is written ---------------------------------
+
+_stage_metadata = MetaData()
+ACCOUNT_STAGE = Table(
+    "hardship_import_account",
+    _stage_metadata,
+    Column("line", Integer, nullable=False),
+    Column("account_ref", String(64), nullable=False),
+    Column("customer_ref", String(64), nullable=False),
+    Column("product_code", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("credit_limit_fen", BigInteger, nullable=False),
+    Column("principal_balance_fen", BigInteger, nullable=False),
+    Column("interest_balance_fen", BigInteger, nullable=False),
+    Column("fee_balance_fen", BigInteger, nullable=False),
+    Column("delinquent_since", Date),
+    Column("last_payment_on", Date),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+STATEMENT_STAGE = Table(
+    "hardship_import_statement",
+    _stage_metadata,
+    Column("line", Integer, nullable=False),
+    Column("account_ref", String(64), nullable=False),
+    Column("statement_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("statement_balance_fen", BigInteger, nullable=False),
+    Column("minimum_due_fen", BigInteger, nullable=False),
+    Column("paid_amount_fen", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
+class _Stage:
+    """A temporary table holding a file's valid lines, with their line numbers, in the importing
+    transaction.  Checks that need the whole file (repeated keys, unknown accounts) run on it in SQL,
+    and the real tables get one set-based upsert from it only when the whole file is good.  Loaded
+    with COPY on PostgreSQL and executemany on SQLite; dates travel as ISO text, money as fen."""
+
+    def __init__(self, session: Session, table: Table) -> None:
+        self.connection = session.connection()
+        self.table = table
+        self.postgresql = self.connection.dialect.name == "postgresql"
+        self.rows: list[tuple[Any, ...]] = []
+        self.drop()  # a leftover of an earlier import in this transaction
+        table.create(self.connection)
+        if self.postgresql:
+            # Sorting and hashing a million keys in memory rather than in temporary files.
+            self.connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        names = ", ".join(c.name for c in self.table.columns)
+        if self.postgresql:
+            driver = self.connection.connection.driver_connection
+            assert driver is not None
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {self.table.name} ({names}) FROM STDIN") as copy,
+            ):
+                for row in self.rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in self.table.columns)
+            self.connection.exec_driver_sql(
+                f"INSERT INTO {self.table.name} ({names}) VALUES ({marks})", self.rows
+            )
+        self.rows = []
+
+    def finish_loading(self) -> None:
+        self.flush()
+        if self.postgresql:  # autovacuum never analyses temporary tables: the planner needs the counts
+            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}")
+
+    def repeated_keys(
+        self, key: tuple[str, ...], limit: int
+    ) -> tuple[list[tuple[int, int, tuple[Any, ...]]], int]:
+        """(line, first line of the same key, key) for each line repeating an earlier line's key: the
+        first `limit` by line, and how many there are."""
+        t = self.table
+        key_columns = [t.c[name] for name in key]
+        any_repeat = select(*key_columns).group_by(*key_columns).having(func.count() > 1).limit(1)
+        if self.connection.execute(any_repeat).first() is None:  # the usual case, and a cheap question
+            return [], 0
+        first = func.min(t.c.line).over(partition_by=key_columns).label("first_line")
+        ranked = select(t.c.line, first, *key_columns).subquery()
+        repeats = select(ranked).where(ranked.c.line != ranked.c.first_line)
+        total = self.connection.execute(select(func.count()).select_from(repeats.subquery())).scalar_one()
+        rows = self.connection.execute(repeats.order_by(ranked.c.line).limit(limit)).all()
+        return [(row[0], row[1], tuple(row[2:])) for row in rows], int(total)
+
+    def drop(self) -> None:
+        # Schema-qualified, so that it can only ever name the temporary table.
+        schema = "pg_temp" if self.postgresql else "temp"
+        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{self.table.name}")
+
+
+def _fen(amount: Decimal) -> int:
+    """Fen of an amount parse_money accepted (at most two decimals, so exact)."""
+    return int(amount.scaleb(2))
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 ProgressFn = Callable[[int], None]
@@ -253,53 +395,104 @@ def import_accounts(
 ) -> ImportSummary:
     """Validates the whole file, then upserts every account (and its customer) by account_ref."""
     errors = _Collector(max_errors)
-    seen: dict[str, int] = {}
-    count = 0
+    stage = _Stage(session, ACCOUNT_STAGE)
+    count, pending = 0, 0
     for line, raw in _read_rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, errors):
+        pending += 1
         try:
-            values = validate_account_fields(raw)
+            v = validate_account_fields(raw)
         except FieldProblem as exc:
             errors.add(line, str(exc))
             continue
-        first = seen.setdefault(values["account_ref"], line)
-        if first != line:
-            errors.add(line, f"account_ref {values['account_ref']!r} repeats line {first}")
+        stage.add(
+            (
+                line,
+                v["account_ref"],
+                v["customer_ref"],
+                v["product_code"],
+                v["status"],
+                v["region_code"],
+                v["opened_on"].isoformat(),
+                _fen(v["credit_limit"]),
+                _fen(v["principal_balance"]),
+                _fen(v["interest_balance"]),
+                _fen(v["fee_balance"]),
+                _iso(v["delinquent_since"]),
+                _iso(v["last_payment_on"]),
+            )
+        )
         count += 1
-    if errors.total:
-        raise ImportRejected("accounts", errors.errors, errors.total)
+        if progress and pending >= BATCH_SIZE:
+            progress(pending)
+            pending = 0
+    stage.finish_loading()
+    repeats, repeat_total = stage.repeated_keys(("account_ref",), max_errors)
+    extra = [LineError(line, f"account_ref {key[0]!r} repeats line {first}") for line, first, key in repeats]
+    _reject_if_bad(stage, "accounts", errors, extra, repeat_total)
 
-    def typed() -> Iterator[dict[str, Any]]:
-        for _, raw in _read_rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, _Collector(1)):
-            yield validate_account_fields(raw)
-
-    written, customers = 0, 0
-    for batch in _batches(typed(), BATCH_SIZE):
-        customers += upsert_account_rows(session, batch)
-        written += len(batch)
-        if progress:
-            progress(len(batch))
+    s = ACCOUNT_STAGE
+    now = utcnow()
+    insert = _insert(session)
+    customer_refs = select(s.c.customer_ref).distinct().subquery()
+    customers = session.execute(select(func.count()).select_from(customer_refs)).scalar_one()
+    session.execute(
+        insert(Customer.__table__)
+        .from_select(
+            ["customer_ref", "created_at"],
+            select(customer_refs.c.customer_ref, literal(now, UtcDateTime))
+            .where(true())
+            .order_by(customer_refs.c.customer_ref),
+        )
+        .on_conflict_do_nothing(index_elements=["customer_ref"])
+    )
+    table = CardAccount.__table__
+    copied = [c.name for c in s.columns if c.name != "line"]
+    upsert = insert(table).from_select(
+        [*copied, "updated_at"],
+        select(*(s.c[name] for name in copied), literal(now, UtcDateTime)).where(true()).order_by(s.c.line),
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["account_ref"],
+        set_={name: upsert.excluded[name] for name in [*copied, "updated_at"] if name != "account_ref"},
+    )
+    session.execute(upsert)
+    stage.drop()
+    if progress and pending:
+        progress(pending)
     audit.record(
         session,
         actor=actor,
         action="portfolio.accounts_imported",
         entity_type="import",
         entity_id=path.name[:64],
-        after={"rows": written},
+        after={"rows": count},
     )
-    return ImportSummary("accounts", count, written, customers)
+    return ImportSummary("accounts", count, count, int(customers))
+
+
+def _reject_if_bad(
+    stage: _Stage, kind: str, errors: _Collector, extra: list[LineError], extra_total: int
+) -> None:
+    """Raises ImportRejected (and drops the staged rows) when any line is bad."""
+    total = errors.total + extra_total
+    if not total:
+        return
+    stage.drop()
+    reported = sorted([*errors.errors, *extra], key=lambda e: e.line)[: errors.limit]
+    raise ImportRejected(kind, reported, total)
 
 
 def upsert_account_rows(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Set-based upsert of validated account rows; returns the number of customer refs touched."""
+    """Upsert of validated account rows (Decimal money); returns the number of customer refs touched."""
     insert = _insert(session)
     now = utcnow()
     customer_refs = sorted({r["customer_ref"] for r in rows})
     session.execute(
-        insert(Customer.__table__)
-        .values([{"customer_ref": ref, "created_at": now} for ref in customer_refs])
-        .on_conflict_do_nothing(index_elements=["customer_ref"])
+        insert(Customer.__table__).on_conflict_do_nothing(index_elements=["customer_ref"]),
+        [{"customer_ref": ref, "created_at": now} for ref in customer_refs],
     )
     table = CardAccount.__table__
+    # The money columns are of type Money: they take Decimal amounts and store fen themselves.
     payload = [
         {
             "account_ref": r["account_ref"],
@@ -308,10 +501,10 @@ def upsert_account_rows(session: Session, rows: list[dict[str, Any]]) -> int:
             "status": r["status"],
             "region_code": r["region_code"],
             "opened_on": r["opened_on"],
-            "credit_limit_fen": to_fen(r["credit_limit"]),
-            "principal_balance_fen": to_fen(r["principal_balance"]),
-            "interest_balance_fen": to_fen(r["interest_balance"]),
-            "fee_balance_fen": to_fen(r["fee_balance"]),
+            "credit_limit_fen": r["credit_limit"],
+            "principal_balance_fen": r["principal_balance"],
+            "interest_balance_fen": r["interest_balance"],
+            "fee_balance_fen": r["fee_balance"],
             "delinquent_since": r["delinquent_since"],
             "last_payment_on": r["last_payment_on"],
             "updated_at": now,
@@ -337,70 +530,97 @@ def import_statements(
 ) -> ImportSummary:
     """Validates the whole file (accounts must exist), then upserts by (account_ref, statement_date)."""
     errors = _Collector(max_errors)
-    seen: dict[tuple[str, date], int] = {}
-    refs: dict[str, int] = {}
-    count = 0
+    stage = _Stage(session, STATEMENT_STAGE)
+    count, pending = 0, 0
     for line, raw in _read_rows(path, STATEMENT_COLUMNS, frozenset(), errors):
+        pending += 1
         try:
-            values = validate_statement_fields(raw)
+            v = validate_statement_fields(raw)
         except FieldProblem as exc:
             errors.add(line, str(exc))
             continue
-        key = (values["account_ref"], values["statement_date"])
-        first = seen.setdefault(key, line)
-        if first != line:
-            errors.add(line, f"statement {key[0]!r} {key[1].isoformat()} repeats line {first}")
-        refs.setdefault(values["account_ref"], line)
+        stage.add(
+            (
+                line,
+                v["account_ref"],
+                v["statement_date"].isoformat(),
+                v["due_date"].isoformat(),
+                _fen(v["statement_balance"]),
+                _fen(v["minimum_due"]),
+                _fen(v["paid_amount"]),
+            )
+        )
         count += 1
-    known = _known_account_ids(session, list(refs))
-    for ref, line in sorted(refs.items(), key=lambda item: item[1]):
-        if ref not in known:
-            errors.add(line, f"account_ref {ref!r} is not a known account (import accounts first)")
-    if errors.total:
-        raise ImportRejected("statements", sorted(errors.errors, key=lambda e: e.line), errors.total)
+        if progress and pending >= BATCH_SIZE:
+            progress(pending)
+            pending = 0
+    stage.finish_loading()
+    s = STATEMENT_STAGE
+    repeats, repeat_total = stage.repeated_keys(("account_ref", "statement_date"), max_errors)
+    extra = [
+        LineError(line, f"statement {key[0]!r} {_date_text(key[1])} repeats line {first}")
+        for line, first, key in repeats
+    ]
+    # Each unknown account is named once, on the first line that refers to it.
+    unknown = (
+        select(s.c.account_ref, func.min(s.c.line).label("first_line"))
+        .outerjoin(CardAccount, CardAccount.account_ref == s.c.account_ref)
+        .where(CardAccount.id.is_(None))
+        .group_by(s.c.account_ref)
+    )
+    unknown_total = session.execute(select(func.count()).select_from(unknown.subquery())).scalar_one()
+    if unknown_total:
+        for ref, line in session.execute(unknown.order_by("first_line").limit(max_errors)):
+            extra.append(
+                LineError(line, f"account_ref {ref!r} is not a known account (import accounts first)")
+            )
+    _reject_if_bad(stage, "statements", errors, extra, repeat_total + unknown_total)
 
-    def typed() -> Iterator[dict[str, Any]]:
-        for _, raw in _read_rows(path, STATEMENT_COLUMNS, frozenset(), _Collector(1)):
-            yield validate_statement_fields(raw)
-
-    written = 0
-    for batch in _batches(typed(), BATCH_SIZE):
-        upsert_statement_rows(session, batch, known)
-        written += len(batch)
-        if progress:
-            progress(len(batch))
+    insert = _insert(session)
+    copied = ("statement_date", "due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")
+    upsert = insert(StatementRow.__table__).from_select(
+        ["account_id", *copied],
+        select(CardAccount.id, *(s.c[name] for name in copied))
+        .join_from(s, CardAccount, CardAccount.account_ref == s.c.account_ref)
+        .where(true())
+        .order_by(s.c.line),
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["account_id", "statement_date"],
+        set_={name: upsert.excluded[name] for name in copied if name != "statement_date"},
+    )
+    session.execute(upsert)
+    stage.drop()
+    if progress and pending:
+        progress(pending)
     audit.record(
         session,
         actor=actor,
         action="portfolio.statements_imported",
         entity_type="import",
         entity_id=path.name[:64],
-        after={"rows": written},
+        after={"rows": count},
     )
-    return ImportSummary("statements", count, written)
+    return ImportSummary("statements", count, count)
 
 
-def _known_account_ids(session: Session, refs: list[str]) -> dict[str, int]:
-    known: dict[str, int] = {}
-    for start in range(0, len(refs), 900):
-        chunk = refs[start : start + 900]
-        for account_id, ref in session.execute(
-            select(CardAccount.id, CardAccount.account_ref).where(CardAccount.account_ref.in_(chunk))
-        ):
-            known[ref] = account_id
-    return known
+def _date_text(value: date | str) -> str:
+    """A staged date as YYYY-MM-DD (SQLite hands it back as text, PostgreSQL as a date)."""
+    return value if isinstance(value, str) else value.isoformat()
 
 
 def upsert_statement_rows(session: Session, rows: list[dict[str, Any]], account_ids: dict[str, int]) -> None:
+    """Upsert of validated statement rows (Decimal money) of accounts whose ids are given."""
     insert = _insert(session)
+    # The money columns are of type Money: they take Decimal amounts and store fen themselves.
     payload = [
         {
             "account_id": account_ids[r["account_ref"]],
             "statement_date": r["statement_date"],
             "due_date": r["due_date"],
-            "statement_balance_fen": to_fen(r["statement_balance"]),
-            "minimum_due_fen": to_fen(r["minimum_due"]),
-            "paid_amount_fen": to_fen(r["paid_amount"]),
+            "statement_balance_fen": r["statement_balance"],
+            "minimum_due_fen": r["minimum_due"],
+            "paid_amount_fen": r["paid_amount"],
         }
         for r in rows
     ]

@@ -1,0 +1,171 @@
+"""The `hardship` command (CONTRACT.md, "Command line"): keys, users, db upgrade and exit codes.
+Imports and `audit verify` are tested with their services (tests/integration)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.db import unit_of_work
+from app.persistence.models import AgentUser, ApiKey, Base
+from app.services import auth
+from app.settings import get_settings
+from tests.conftest import Database
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_database(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The command pointed at the test database."""
+    monkeypatch.setenv("HARDSHIP_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    yield db
+    get_settings.cache_clear()
+
+
+def test_keys_create_prints_the_key_as_the_last_line(cli_database: Database) -> None:
+    result = runner.invoke(cli, ["keys", "create", "--role", "batch_operator", "--name", "nightly scan"])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("hsk_")
+    with unit_of_work(cli_database.engine) as s:
+        principal = auth.authenticate_key(s, token)
+        stored = s.scalars(select(ApiKey.key_hash)).all()
+    assert (
+        principal is not None
+        and principal.role.value == "batch_operator"
+        and principal.name == "nightly scan"
+    )
+    assert all(token not in h for h in stored)  # only a hash is kept
+
+
+def test_keys_create_refuses_an_unknown_role_with_exit_2(cli_database: Database) -> None:
+    result = runner.invoke(cli, ["keys", "create", "--role", "root", "--name", "x"])
+    assert result.exit_code == 2
+    assert "unknown role 'root'" in result.stderr and "batch_operator" in result.stderr
+    with unit_of_work(cli_database.engine) as s:
+        assert s.scalars(select(ApiKey)).all() == []
+
+
+def test_keys_list_shows_state_but_never_the_key(cli_database: Database) -> None:
+    first = (
+        runner.invoke(cli, ["keys", "create", "--role", "agent", "--name", "desk 1"])
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    runner.invoke(cli, ["keys", "create", "--role", "auditor", "--name", "audit team"])
+    result = runner.invoke(cli, ["keys", "list"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split(maxsplit=6) for line in result.stdout.strip().splitlines()]
+    assert [(r[1], r[2], r[5], r[6]) for r in rows] == [  # id, role, state, "last used never", name
+        ("agent", "active", "never", "desk 1"),
+        ("auditor", "active", "never", "audit team"),
+    ], result.stdout
+    assert first not in result.stdout and first.split("_")[2] not in result.stdout
+
+
+def test_keys_revoke_stops_the_key_at_once(cli_database: Database) -> None:
+    token = (
+        runner.invoke(cli, ["keys", "create", "--role", "agent", "--name", "desk"])
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    with unit_of_work(cli_database.engine) as s:
+        key_id = s.scalars(select(ApiKey.id)).one()
+    result = runner.invoke(cli, ["keys", "revoke", str(key_id)])
+    assert result.exit_code == 0 and f"key {key_id} revoked" in result.stdout
+    assert "revoked" in runner.invoke(cli, ["keys", "list"]).stdout
+    with unit_of_work(cli_database.engine) as s:
+        assert auth.authenticate_key(s, token) is None
+
+
+def test_keys_revoke_of_an_unknown_key_exits_2(cli_database: Database) -> None:
+    result = runner.invoke(cli, ["keys", "revoke", "424242"])
+    assert result.exit_code == 2
+    assert "no API key 424242" in result.stderr
+
+
+def test_users_create_reads_the_password_from_stdin(cli_database: Database) -> None:
+    result = runner.invoke(
+        cli,
+        ["users", "create", "--role", "supervisor", "--username", "wang.li"],
+        input="correct horse battery\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "user wang.li (supervisor) created" in result.stdout
+    with unit_of_work(cli_database.engine) as s:
+        user = s.scalars(select(AgentUser)).one()
+        assert user.password_hash.startswith("$argon2id$")
+        login = auth.authenticate_user(
+            s,
+            username="wang.li",
+            password="correct horse battery",
+            max_failures=5,
+            lockout=timedelta(minutes=1),
+        )
+    assert login.principal is not None and login.principal.role.value == "supervisor"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--role", "agent", "--username", "li"], "short\n", "at least 10 characters"),
+        (["--role", "wizard", "--username", "li"], "long enough password\n", "unknown role"),
+        (["--role", "agent", "--username", " "], "long enough password\n", "username must be"),
+    ],
+    ids=["short-password", "unknown-role", "blank-username"],
+)
+def test_users_create_refuses_bad_input_with_exit_2(
+    cli_database: Database, args: list[str], stdin: str, message: str
+) -> None:
+    result = runner.invoke(cli, ["users", "create", *args], input=stdin)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_users_create_refuses_a_taken_username(cli_database: Database) -> None:
+    args = ["users", "create", "--role", "agent", "--username", "li"]
+    assert runner.invoke(cli, args, input="long enough password\n").exit_code == 0
+    result = runner.invoke(cli, args, input="another long password\n")
+    assert result.exit_code == 2 and "exists already" in result.stderr
+
+
+def test_db_upgrade_builds_every_table_and_can_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("HARDSHIP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(cli, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "database at head" in result.stdout
+        assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+        engine = create_engine(url)
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+        assert runner.invoke(cli, ["db", "downgrade", "base"]).exit_code == 0
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_without_a_command_the_help_is_shown() -> None:
+    result = runner.invoke(cli, [])
+    assert result.exit_code in (0, 2)
+    for command in ("db", "import", "keys", "users", "audit", "serve"):
+        assert command in result.output
+
+
+def test_serve_refuses_several_workers_without_a_shared_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARDSHIP_SECRET_KEY", raising=False)
+    result = runner.invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "HARDSHIP_SECRET_KEY" in result.stderr
