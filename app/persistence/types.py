@@ -22,8 +22,7 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
         if value is None:
             return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return to_fen(Decimal(value))
+        # Only Decimals: an int is ambiguous (yuan or fen?) and a float is never money.
         if not isinstance(value, Decimal):
             raise TypeError(f"money must be a Decimal, got {type(value).__name__}")
         return to_fen(value)
