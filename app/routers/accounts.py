@@ -30,7 +30,11 @@ def get_account(
     return AccountRead.model_validate(accounts.view_account(session, account_ref).as_dict())
 
 
-@router.put("/{account_ref}", operation_id="accounts-upsert", responses=problem_responses(201))
+@router.put(
+    "/{account_ref}",
+    operation_id="accounts-upsert",
+    responses={201: {"model": AccountRead, "description": "Created"}},
+)
 def upsert_account(
     body: AccountUpsert,
     response: Response,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel
 
@@ -113,3 +113,11 @@ class AccountUpsert(ApiModel):
     statements: list[StatementUpsert] | None = Field(
         default=None, max_length=600, description="Statements to upsert with the account (by statement_date)"
     )
+
+    @field_validator("customer_ref", "product_code")
+    @classmethod
+    def refuse_control_characters(cls, value: str) -> str:
+        """The same rule as the CSV import: refs are printable text (no NUL, escape or newline)."""
+        if not value.isprintable():
+            raise ValueError("must not contain control characters")
+        return value

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from app.schemas.common import ReadModel
+from app.schemas.plans import UtcTimestamp
 
 
 class AuditEventRead(ReadModel):
     id: int
-    occurred_at: datetime
+    occurred_at: UtcTimestamp
     actor: str
     actor_role: str
     action: str

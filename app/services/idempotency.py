@@ -28,7 +28,7 @@ def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     """A hash of what the request asks for; JSON bodies are canonicalised first."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep to parse
         canonical = body
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode(), query.encode(), canonical):
