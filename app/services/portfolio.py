@@ -121,6 +121,9 @@ def parse_text(value: str, name: str, max_length: int = 64) -> str:
         raise FieldProblem(f"{name} must be 1 to {max_length} characters")
     if not value.isprintable():
         raise FieldProblem(f"{name} has control characters")
+    if "\ufffd" in value:
+        # U+FFFD is what a decoder leaves of invalid UTF-8: never part of a real reference.
+        raise FieldProblem(f"{name} is not valid UTF-8 text")
     return value
 
 
