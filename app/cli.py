@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.db import get_engine, unit_of_work
@@ -36,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -102,15 +103,23 @@ def _run_import(kind: str, file: Path) -> None:
     except portfolio.ImportRejected as rejected:
         for error in rejected.errors:
             where = f"line {error.line}" if error.line else str(file)
-            out.print(f"{file.name}: {where}: {error.message}", highlight=False, soft_wrap=True)
+            # The message quotes the file's content: print it as plain text, never as rich markup.
+            out.print(
+                f"{file.name}: {where}: {error.message}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+                emoji=False,
+            )
         more = rejected.total_errors - len(rejected.errors)
         if more > 0:
             out.print(f"... and {more} more bad line(s)")
         err.print(
-            f"[red]rejected:[/red] {rejected.total_errors} bad line(s); nothing was imported from {file.name}"
+            f"[red]rejected:[/red] {rejected.total_errors} bad line(s); "
+            f"nothing was imported from {escape(file.name)}"
         )
         raise typer.Exit(2) from None
-    out.print(f"imported {summary.inserted_or_updated} {kind} from {file.name}")
+    out.print(f"imported {summary.inserted_or_updated} {kind} from {escape(file.name)}")
 
 
 @import_cli.command("accounts")
@@ -150,7 +159,9 @@ def keys_list() -> None:
         for key in auth.list_api_keys(session):
             state = "revoked" if key.revoked_at else "active"
             last = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
-            out.print(f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{key.name}", highlight=False)
+            out.print(
+                f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{key.name}", highlight=False, markup=False
+            )
 
 
 @keys_cli.command("revoke")
@@ -239,3 +250,123 @@ def serve(
 
 def main() -> None:
     cli()
+
+
+# --- disaster scans and the scan worker -----------------------------------------------------------
+
+
+@cli.command("scan")
+def scan(
+    code: Annotated[str, typer.Argument(help="the disaster's code")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="evaluate and report, enroll nothing")] = False,
+    enroll: Annotated[bool, typer.Option("--enroll", help="record the deferrals")] = False,
+    policy_version: Annotated[
+        str | None, typer.Option(help="a draft policy version (dry run only): what it would change")
+    ] = None,
+    resume: Annotated[int | None, typer.Option(help="resume this failed or stuck scan instead")] = None,
+    wait: Annotated[bool, typer.Option(help="wait for the scan and show its progress")] = True,
+) -> None:
+    """Scan the whole portfolio for a disaster (--dry-run or --enroll); exit 1 if the scan fails.
+
+    With HARDSHIP_SCAN_EXECUTOR=inline (default) this process runs the chunks; with celery the
+    `hardship worker` processes do, and this command follows the progress."""
+    import getpass
+    import time
+
+    from app.domain.access import Role
+    from app.jobs import wait_for_inline_scans
+    from app.services import scans
+    from app.services.policies import PolicyStore
+    from app.services.principal import Principal
+
+    if resume is None and dry_run == enroll:
+        fail("give exactly one of --dry-run and --enroll")
+    settings = get_settings()
+    engine = get_engine(settings)
+    policies = PolicyStore.load(settings.policy_dir)
+    actor = Principal(kind="cli", id=0, name=getpass.getuser() or "cli", role=Role.BATCH_OPERATOR)
+    try:
+        with unit_of_work(engine) as session:
+            if resume is not None:
+                started = scans.resume_scan(
+                    session, scan_id=resume, actor=actor, policies=policies, settings=settings
+                )
+            else:
+                started = scans.start_scan(
+                    session,
+                    disaster_code=code,
+                    mode="enroll" if enroll else "dry_run",
+                    actor=actor,
+                    policies=policies,
+                    draft_policy_version=policy_version,
+                    settings=settings,
+                )
+            scan_id = started.id
+    except ServiceError as exc:
+        fail(exc.detail)
+    err.print(f"scan {scan_id} queued ({settings.scan_executor} executor)")
+    if not wait:
+        print(scan_id)
+        return
+    with Progress(
+        TextColumn(f"scan {scan_id}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} chunks"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scan", total=None)
+        while True:
+            with unit_of_work(engine) as session:
+                view = scans.get_scan(session, scan_id, policies=policies)
+            progress.update(task, total=view.chunks_total or None, completed=view.chunks_done)
+            if view.status in ("succeeded", "failed"):
+                break
+            time.sleep(0.5)
+    wait_for_inline_scans(10)
+    for name in (
+        "status",
+        "accounts_scanned",
+        "accounts_eligible",
+        "customers_eligible",
+        "accounts_enrolled",
+        "total_deferred_amount",
+        "total_interest_waived",
+        "total_late_fees_waived",
+    ):
+        print(f"{name}\t{getattr(view, name)}")
+    for reason, count in view.reason_counts.items():
+        print(f"reason {reason}\t{count}")
+    if view.status != "succeeded":
+        err.print(f"[red]scan failed:[/red] {view.error}", highlight=False)
+        raise typer.Exit(1)
+
+
+@cli.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(help="processes (prefork) or 1 (solo)", min=1)] = 1,
+    pool: Annotated[str, typer.Option(help="solo or prefork")] = "solo",
+    queue: Annotated[str | None, typer.Option(help="queue (default HARDSHIP_SCAN_QUEUE)")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+) -> None:
+    """Run a Celery worker for scan chunks (broker: HARDSHIP_CELERY_BROKER_URL)."""
+    from app.jobs.celery_app import configure
+
+    if pool not in ("solo", "prefork"):
+        fail("--pool must be solo or prefork")
+    app_ = configure(queue=queue)
+    app_.worker_main(
+        [
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={1 if pool == 'solo' else concurrency}",
+            f"--queues={app_.conf.task_default_queue}",
+            f"--loglevel={loglevel}",
+            f"--hostname=hardship-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )

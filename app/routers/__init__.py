@@ -4,10 +4,36 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.routers import accounts, audit_events, health
+from app.routers import (
+    accounts,
+    approvals,
+    audit_events,
+    credit_disputes,
+    decisions,
+    deferrals,
+    disasters,
+    eligibility,
+    health,
+    plans,
+    quotes,
+    region_code_changes,
+    scans,
+    waivers,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
     accounts.router,
     audit_events.router,
+    eligibility.router,
+    decisions.router,
+    plans.router,
+    quotes.router,
+    waivers.router,
+    approvals.router,
+    disasters.router,
+    region_code_changes.router,
+    scans.router,
+    deferrals.router,
+    credit_disputes.router,
 ]

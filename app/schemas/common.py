@@ -34,9 +34,20 @@ MoneyIn = Annotated[
     BeforeValidator(_parse_money_input),
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["1234.50"]}),
 ]
+
+
+def _money_out(value: Decimal) -> str:
+    """JSON money.  Amounts reach the schemas already quantised to the fen (read from the database's
+    integer fen, or made by ``round_money``), so the common case is one format call (a quote carries
+    hundreds of amounts); anything else goes through ``format_money``, which refuses a fraction of a fen."""
+    if isinstance(value, Decimal) and value.as_tuple().exponent == -2:
+        return f"{value:f}" if value else "0.00"
+    return format_money(value)
+
+
 MoneyOut = Annotated[
     Decimal,
-    PlainSerializer(format_money, return_type=str),
+    PlainSerializer(_money_out, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1234.50"]}),
 ]
 
