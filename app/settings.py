@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("HARDSHIP_CELERY_BROKER_URL", "CELERY_BROKER_URL"),
     )
 
+    scan_queue: str = Field(default="hardship-scans", min_length=1, max_length=100)
+    # A chunk `running` longer than this belongs to a dead worker and may be claimed again
+    # (keep it well above the time of one chunk).
+    scan_chunk_stale_seconds: float = Field(default=300.0, gt=0)
+    # Redis broker: a task taken by a worker that died is handed out again after this long.
+    scan_visibility_timeout_seconds: int = Field(default=1800, ge=1)
+    # Tests only: each chunk sleeps this long inside its transaction, so a worker can be killed mid-chunk.
+    scan_chunk_delay_seconds: float = Field(default=0.0, ge=0)
+
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     import_max_reported_errors: int = Field(default=100, ge=1)
     log_level: str = "INFO"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from app.schemas.common import ApiModel, MoneyOut, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ApiModel, MoneyOut, ReadModel, UtcTimestamp
 
 
 class ApprovalDecide(ApiModel):

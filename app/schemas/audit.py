@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.schemas.common import ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ReadModel, UtcTimestamp
 
 
 class AuditEventRead(ReadModel):

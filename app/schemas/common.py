@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -71,3 +72,14 @@ class Page(BaseModel, Generic[T]):
 
 
 PageLimit = Annotated[int, Field(ge=1, le=1000)]
+
+
+def _as_utc(value: Any) -> Any:
+    """SQLite hands timestamps back naive (they are stored in UTC); PostgreSQL hands them back aware."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+# A UTC timestamp, always shown with its offset whatever the database .
+UtcTimestamp = Annotated[datetime, BeforeValidator(_as_utc)]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.schemas.common import MoneyOut, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import MoneyOut, ReadModel, UtcTimestamp
 
 
 class DeferralLineRead(ReadModel):

@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from app.schemas.common import ApiModel, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ApiModel, ReadModel, UtcTimestamp
 
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 EventCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from app.schemas.common import ApiModel, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ApiModel, ReadModel, UtcTimestamp
 
 DisputeStatusLiteral = Literal["submitted", "under_review", "corrected", "rejected", "withdrawn"]
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas.common import ApiModel, MoneyIn, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ApiModel, MoneyIn, ReadModel, UtcTimestamp
 
 
 class EligibilityRequest(ApiModel):

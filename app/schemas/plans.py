@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
-from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel
-
-
-def _as_utc(value: Any) -> Any:
-    """SQLite hands timestamps back naive (they are stored in UTC); PostgreSQL hands them back aware."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-# A UTC timestamp, always shown with its offset whatever the database (shared by the relief schemas).
-UtcTimestamp = Annotated[datetime, BeforeValidator(_as_utc)]
+from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel, UtcTimestamp
 
 TermMonths = Field(ge=1, le=600, description="Number of monthly installments (1 to 60 are allowed)")
 ReasonField = Field(

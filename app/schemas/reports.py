@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from app.schemas.common import MoneyOut, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import MoneyOut, ReadModel, UtcTimestamp
 
 
 class ReportFigures(ReadModel):

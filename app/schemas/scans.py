@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.schemas.common import ApiModel, MoneyOut, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ApiModel, MoneyOut, ReadModel, UtcTimestamp
 
 ScanStatus = Literal["queued", "running", "succeeded", "failed"]
 

@@ -6,8 +6,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel
-from app.schemas.plans import UtcTimestamp
+from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel, UtcTimestamp
 
 
 class WaiverCreate(ApiModel):
