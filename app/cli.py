@@ -197,16 +197,27 @@ def users_create(
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain: exit 0 when intact, 1 naming each altered, inserted or deleted row."""
+def audit_verify(
+    anchor: Annotated[
+        str | None, typer.Option(help="a head hash recorded earlier: it must still be in the chain")
+    ] = None,
+) -> None:
+    """Check the audit chain: exit 0 when intact, 1 naming each altered, inserted or deleted row.
+
+    Prints the head hash: record it outside the database and pass it back with --anchor later, so
+    that cutting off the newest events is detected too."""
     with unit_of_work(get_engine()) as session:
-        checked, breaks = audit.verify_chain(session)
+        checked, breaks = audit.verify_chain(session, anchor=anchor)
+        head = audit.chain_head(session)
     for item in breaks:
-        out.print(f"event {item.event_id}: {item.problem}")
+        where = f"event {item.event_id}" if item.event_id else "anchor"
+        out.print(f"{where}: {item.problem}", highlight=False, markup=False)
     if breaks:
         err.print(f"[red]audit chain broken:[/red] {len(breaks)} problem(s) in {checked} events")
         raise typer.Exit(1)
     out.print(f"audit chain intact: {checked} events")
+    if head is not None:
+        out.print(f"head: event {head.id} hash {head.hash}", highlight=False, soft_wrap=True)
 
 
 # --- demo and serve -------------------------------------------------------------------------------

@@ -102,11 +102,18 @@ class ChainBreak:
     problem: str
 
 
-def verify_chain(session: Session, *, batch_size: int = 5000) -> tuple[int, list[ChainBreak]]:
-    """Walk the chain in id order; returns (events checked, breaks found)."""
+def verify_chain(
+    session: Session, *, batch_size: int = 5000, anchor: str | None = None
+) -> tuple[int, list[ChainBreak]]:
+    """Walk the chain in id order; returns (events checked, breaks found).
+
+    The chain alone cannot show that its newest events were cut off.  An operator who records the
+    head hash elsewhere (`hardship audit verify` prints it) passes it back as `anchor`: the event
+    with that hash must still be in the intact chain."""
     breaks: list[ChainBreak] = []
     expected_prev = GENESIS_HASH
     checked = 0
+    anchor_found = anchor is None
     for event in _iterate(session, batch_size):
         checked += 1
         if event.prev_hash != expected_prev:
@@ -114,7 +121,19 @@ def verify_chain(session: Session, *, batch_size: int = 5000) -> tuple[int, list
         if compute_hash(event) != event.hash:
             breaks.append(ChainBreak(event.id, "content does not match its hash: the row was altered"))
         expected_prev = event.hash
+        anchor_found = anchor_found or event.hash == anchor
+    if not anchor_found:
+        breaks.append(
+            ChainBreak(
+                0, "the recorded anchor is not in the chain: the events up to it were cut off or altered"
+            )
+        )
     return checked, breaks
+
+
+def chain_head(session: Session) -> AuditEvent | None:
+    """The newest event: its hash is the anchor to record outside the database."""
+    return session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
 
 
 def _iterate(session: Session, batch_size: int) -> Iterator[AuditEvent]:

@@ -161,6 +161,25 @@ def test_a_forged_row_appended_with_a_made_up_hash_is_detected(db: Database) -> 
     ]
 
 
+def test_cutting_off_the_newest_rows_is_detected_against_a_recorded_anchor(db: Database) -> None:
+    rows = make_events(db)
+    anchor = rows[-1].hash
+    execute(db, "DELETE FROM audit_event WHERE id >= :id", id=rows[3].id)
+
+    assert verify(db)[1] == []  # the chain alone cannot tell
+    with unit_of_work(db.engine) as s:
+        checked, breaks = audit.verify_chain(s, anchor=anchor)
+    assert (checked, [b.event_id for b in breaks]) == (3, [0])
+    assert "anchor is not in the chain" in breaks[0].problem
+
+
+def test_an_anchor_recorded_earlier_still_verifies_after_new_events(db: Database) -> None:
+    anchor = make_events(db, 3)[-1].hash
+    make_events(db, 2)
+    with unit_of_work(db.engine) as s:
+        assert audit.verify_chain(s, anchor=anchor) == (5, [])
+
+
 # --- hardship audit verify --------------------------------------------------------------------------
 
 
@@ -177,6 +196,13 @@ def test_cli_verify_exits_0_on_an_intact_chain(cli_database: Database) -> None:
     result = CliRunner().invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "audit chain intact: 3 events" in result.stdout
+    head = events(cli_database)[-1]
+    assert f"head: event {head.id} hash {head.hash}" in result.stdout
+    with_anchor = CliRunner().invoke(cli, ["audit", "verify", "--anchor", head.hash])
+    assert with_anchor.exit_code == 0, with_anchor.output
+    unknown = CliRunner().invoke(cli, ["audit", "verify", "--anchor", "f" * 64])
+    assert unknown.exit_code == 1
+    assert "anchor: the recorded anchor is not in the chain" in unknown.stdout
 
 
 def test_cli_verify_exits_1_naming_each_broken_event(cli_database: Database) -> None:
