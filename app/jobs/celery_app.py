@@ -136,16 +136,14 @@ def recover_running_scans() -> int:
     settings = get_settings()
     with unit_of_work(engine) as session:
         scans = session.execute(
-            select(Scan.id, Scan.status).where(
+            select(Scan.id, Scan.status, Scan.chunk_size).where(
                 Scan.executor == "celery", Scan.status.in_(("queued", "running"))
             )
         ).all()
     sent = 0
-    for scan_id, status in scans:
+    for scan_id, status, chunk_size in scans:
         if status == "queued":
-            send_plan(
-                scan_id, chunk_size=settings.scan_chunk_size, max_attempts=settings.scan_chunk_max_attempts
-            )
+            send_plan(scan_id, chunk_size=chunk_size, max_attempts=settings.scan_chunk_max_attempts)
             sent += 1
             continue
         chunk_ids = unfinished_chunk_ids(engine, scan_id)

@@ -408,6 +408,8 @@ class Scan(Base):
     executor: Mapped[str] = mapped_column(String(16))
     event_version: Mapped[int] = mapped_column(Integer)
     policy_version: Mapped[str] = mapped_column(String(32))
+    # Fixed when the scan is requested, so every planner (first run, recovery, resume) agrees.
+    chunk_size: Mapped[int] = mapped_column(Integer, server_default="5000")
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_done: Mapped[int] = mapped_column(Integer, default=0)
     accounts_scanned: Mapped[int] = mapped_column(Integer, default=0)

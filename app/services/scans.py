@@ -256,6 +256,7 @@ def start_scan(
         mode=mode,
         status="queued",
         executor=settings.scan_executor,
+        chunk_size=settings.scan_chunk_size,
         event_version=event_row.version,
         policy_version=policy_version,
         chunks_total=0,
@@ -297,12 +298,13 @@ def _dispatch_request(
 ) -> DispatchRequest:
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+    chunk_size = session.scalar(select(Scan.chunk_size).where(Scan.id == scan_id))
     return DispatchRequest(
         scan_id=scan_id,
         executor=executor,
         engine=engine,
         policies=policies,
-        chunk_size=settings.scan_chunk_size,
+        chunk_size=chunk_size or settings.scan_chunk_size,
         max_attempts=settings.scan_chunk_max_attempts,
     )
 
