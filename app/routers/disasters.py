@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.deps import SessionDep, require
+from app.deps import PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
@@ -119,12 +119,13 @@ def close_disaster(
 def disaster_report(
     request: Request,
     session: SessionDep,
+    policies: PoliciesDep,
     principal: Annotated[Principal, Depends(require(Permission.REPORT_READ))],
     code: str = DisasterCode,
 ) -> DisasterReport | Response:
     """Customers and accounts enrolled, amounts deferred, interest and late fees not charged, disputes
     by status: in total and by region code. `Accept: text/csv` gives one row per region and TOTAL."""
-    report = reports.disaster_report(session, disaster_code=code)
+    report = reports.disaster_report(session, disaster_code=code, policies=policies)
     if wants_csv(request):
         text = csv_text(reports.REPORT_CSV_HEADER, reports.report_csv_rows(report))
         return csv_response(text, f"disaster-{code}-report.csv")

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, func, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Table, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.domain.disputes import DisputeStatus
 from app.domain.money import from_fen
+from app.domain.regions import current_region_code
 from app.persistence.models import CardAccount, CreditDispute, Deferral
-from app.services.clock import utcnow
+from app.services.clock import today, utcnow
 from app.services.disasters import get_event, get_event_row
+from app.services.policies import PolicyStore
+from app.services.regions import region_code_changes
 
 __all__ = ["REPORT_CSV_HEADER", "disaster_report", "report_csv_rows"]
 
@@ -45,8 +48,19 @@ def _figures(customers: int, accounts: int, deferred: int, interest: int, fees: 
     }
 
 
-def disaster_report(session: Session, *, disaster_code: str) -> dict[str, Any]:
-    """The event's totals and their breakdown by region code (NotFound for an unknown event).
+def current_code_column(session: Session, column: Any, policies: PolicyStore) -> ColumnElement[Any]:
+    """The account's region code mapped to today's code (a pre-2013 Minhe account counts under
+    630222), as SQL, so that distinct customers are still counted once per region."""
+    changes = region_code_changes(session, policies.in_force(today()))
+    mapping = {old: current_region_code(old, changes) for old in changes}
+    mapping = {old: new for old, new in mapping.items() if old != new}
+    if not mapping:
+        return column
+    return case(mapping, value=column, else_=column)
+
+
+def disaster_report(session: Session, *, disaster_code: str, policies: PolicyStore) -> dict[str, Any]:
+    """The event's totals and their breakdown by current region code (NotFound for an unknown event).
 
     ``{"disaster_code", "name", "status", "event_version", "generated_at", "totals": {...},
     "regions": [{"region_code", ...}]}``; each figure set has customers_enrolled, accounts_enrolled,
@@ -68,18 +82,16 @@ def disaster_report(session: Session, *, disaster_code: str) -> dict[str, Any]:
         .where(DEFERRAL_T.c.disaster_id == event_id)
     )
     total_row = session.execute(base).one()
-    by_region = session.execute(
-        base.add_columns(account.c.region_code)
-        .group_by(account.c.region_code)
-        .order_by(account.c.region_code)
-    ).all()
+    region = current_code_column(session, account.c.region_code, policies).label("region")
+    by_region = session.execute(base.add_columns(region).group_by(region).order_by(region)).all()
     disputes: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DISPUTE_STATUSES, 0))
     total_disputes = dict.fromkeys(DISPUTE_STATUSES, 0)
+    dispute_region = current_code_column(session, CardAccount.region_code, policies).label("region")
     for region_code, status, count in session.execute(
-        select(CardAccount.region_code, CreditDispute.status, func.count())
+        select(dispute_region, CreditDispute.status, func.count())
         .join(CardAccount, CardAccount.id == CreditDispute.account_id)
         .where(CreditDispute.disaster_id == event_id)
-        .group_by(CardAccount.region_code, CreditDispute.status)
+        .group_by(dispute_region, CreditDispute.status)
     ):
         disputes[region_code][status] += count
         total_disputes[status] += count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 from fastapi.testclient import TestClient
 
@@ -98,3 +99,35 @@ def test_the_report_sums_enrollments_and_disputes_by_region(
 def test_the_report_needs_a_known_event_and_the_right_role(client: TestClient, keys: dict[str, str]) -> None:
     assert client.get("/v1/disasters/NOPE/report", headers=bearer(keys["auditor"])).status_code == 404
     assert client.get("/v1/disasters/NOPE/report", headers=bearer(keys["agent"])).status_code == 403
+
+
+def test_the_report_counts_an_account_under_a_retired_code_in_its_current_region(
+    client: TestClient, keys: dict[str, str], db: Database
+) -> None:
+    # Minhe county was 632122 until 2013 and is 630222 now (policy table of code changes).
+    load_portfolio(
+        db.engine,
+        [
+            account("OLD", customer="C1", region="632122", statements=DUE),
+            account("NEW", customer="C1", region="630222", statements=DUE),
+            account("NEW2", customer="C2", region="630222", statements=DUE),
+        ],
+    )
+    event = {**SMOKE, "code": "MINHE", "region_codes": ["630222"]}
+    assert client.post("/v1/disasters", headers=bearer(keys["supervisor"]), json=event).status_code == 201
+    scan = client.post(
+        "/v1/disasters/MINHE/scans", headers=bearer(keys["batch_operator"]), json={"mode": "enroll"}
+    )
+    assert scan.status_code == 202
+    for _ in range(200):
+        status = client.get(f"/v1/scans/{scan.json()['id']}", headers=bearer(keys["batch_operator"])).json()
+        if status["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert status["status"] == "succeeded" and status["accounts_enrolled"] == 3
+
+    report = client.get("/v1/disasters/MINHE/report", headers=bearer(keys["auditor"])).json()
+
+    assert [
+        (r["region_code"], r["customers_enrolled"], r["accounts_enrolled"]) for r in report["regions"]
+    ] == [("630222", 2, 3)]

@@ -165,7 +165,7 @@ def disaster_page(request: Request, code: Code, user: Viewer) -> Response:
             else []
         )
         report = (
-            reports.disaster_report(session, disaster_code=code)
+            reports.disaster_report(session, disaster_code=code, policies=policies_of(request))
             if can(user, Permission.REPORT_READ)
             else None
         )
@@ -293,7 +293,7 @@ def report_csv(
     request: Request, code: Code, user: Annotated[Principal, Depends(permitted(Permission.REPORT_READ))]
 ) -> Response:
     with unit_of_work(request) as session:
-        report = reports.disaster_report(session, disaster_code=code)
+        report = reports.disaster_report(session, disaster_code=code, policies=policies_of(request))
     return _csv_download(
         csv_text(reports.REPORT_CSV_HEADER, reports.report_csv_rows(report)), f"report-{code}"
     )
