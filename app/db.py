@@ -33,19 +33,42 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_WROTE = "hardship_transaction_wrote"
+_READ_PREFIXES = ("SELECT", "BEGIN")
+
+
+def _track_writes(engine: Engine) -> None:
+    """Marks a connection's transaction as writing when it runs any statement other than a SELECT, so
+    that the owner of a read-only unit of work can end it without a commit (see `transaction_wrote`)."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.info[_WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(
+        connection: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if not statement.lstrip()[:6].upper().startswith(_READ_PREFIXES):
+            connection.info[_WROTE] = True
+
+
 def build_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _track_writes(engine)
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
     )
+    _track_writes(engine)
+    return engine
 
 
 @lru_cache(maxsize=8)
@@ -71,8 +94,31 @@ def get_engine(settings: Settings | None = None) -> Engine:
     )
 
 
+_CONNECTION = "hardship_connection"
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+    @event.listens_for(factory, "after_begin")
+    def _on_session_begin(session: Session, _transaction: Any, connection: Any) -> None:
+        session.info[_CONNECTION] = connection
+
+    return factory
+
+
+def transaction_wrote(session: Session) -> bool:
+    """Whether the session's current transaction changed anything (or holds changes not yet flushed).
+    False for a transaction that only ran SELECTs: rolling it back is then the same as committing it.
+    Sessions not made by `session_factory`, or engines not made by `build_engine`, always answer True."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    connection = session.info.get(_CONNECTION)
+    if connection is None or connection.closed:
+        return True
+    return bool(connection.info.get(_WROTE, True))
 
 
 @contextmanager

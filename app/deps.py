@@ -1,12 +1,16 @@
-"""FastAPI dependencies and their Annotated aliases."""
+"""FastAPI dependencies and their Annotated aliases.
+
+The dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+thread pool, one hop per dependency and request, which costs more than the work itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.domain.access import Permission, is_allowed
 from app.services import auth
@@ -15,12 +19,12 @@ from app.services.principal import Principal
 from app.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Session:
+async def get_session(request: Request) -> Session:
     """The request's session; UnitOfWorkRoute commits or rolls it back."""
     session: Session | None = getattr(request.state, "db_session", None)
     if session is None:
@@ -29,7 +33,7 @@ def get_session(request: Request) -> Session:
     return session
 
 
-def get_policies(request: Request) -> PolicyStore:
+async def get_policies(request: Request) -> PolicyStore:
     store: PolicyStore = request.app.state.policies
     return store
 
@@ -41,7 +45,7 @@ PoliciesDep = Annotated[PolicyStore, Depends(get_policies)]
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+async def get_principal(request: Request, session: SessionDep) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -49,7 +53,11 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "Send an API key as 'Authorization: Bearer <key>'.", UNAUTHORIZED_HEADERS)
-    principal = auth.authenticate_key(session, token.strip())
+    token = token.strip()
+    # A key verified recently is answered from memory; otherwise the lookup runs in the thread pool.
+    principal = auth.cached_principal(session, token)
+    if principal is None:
+        principal = await run_in_threadpool(auth.authenticate_key, session, token)
     if principal is None:
         raise HTTPException(401, "The API key is unknown or revoked.", UNAUTHORIZED_HEADERS)
     request.state.principal = principal
@@ -59,10 +67,10 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only roles holding the permission (see domain/access.py)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if not is_allowed(principal.role, permission):
             raise HTTPException(
                 403, f"The role '{principal.role.value}' may not do this ({permission.value})."
@@ -73,7 +81,7 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     return check
 
 
-def get_language(request: Request) -> str:
+async def get_language(request: Request) -> str:
     """Reason texts in English when the caller's Accept-Language starts with en, else Simplified Chinese."""
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].strip().lower()

@@ -3,10 +3,16 @@
 Every API route uses UnitOfWorkRoute: the endpoint runs with one session; on success the route
 commits it (storing the Idempotency-Key response in the same transaction), on any error it rolls
 back and frees the key.  The commit happens before the response is sent, so a client never sees a
-success that was not written."""
+success that was not written.
+
+A read-only request (its transaction ran only SELECTs: a GET, a quote) is not committed: its
+session is closed in the endpoint's own thread as soon as the endpoint returns, and the route
+finishes without a second trip through the thread pool."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -16,6 +22,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.db import transaction_wrote
 from app.services import auth, idempotency
 from app.services.idempotency import Claim, StoredResponse
 
@@ -107,7 +114,28 @@ def _finish(request: Request, response: Response | None, claim: Claim | None) ->
     return ok
 
 
+def _close_if_read_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a sync endpoint (run in the thread pool by FastAPI): when it returns and its session's
+    transaction wrote nothing, the session is closed there (returning the connection to the pool),
+    so that the route has nothing left to commit."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Session) and not transaction_wrote(value):
+                value.close()
+        return result
+
+    return run
+
+
 class UnitOfWorkRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _close_if_read_only(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
@@ -130,7 +158,12 @@ class UnitOfWorkRoute(APIRoute):
             except BaseException:
                 await run_in_threadpool(_finish, request, None, claim)
                 raise
-            await run_in_threadpool(_finish, request, response, claim)
+            session: Session | None = getattr(request.state, "db_session", None)
+            idle = session is None or not (session.in_transaction() or transaction_wrote(session))
+            if claim is None and idle:
+                _finish(request, response, None)  # nothing to commit: no I/O, no thread-pool hop
+            else:
+                await run_in_threadpool(_finish, request, response, claim)
             return response
 
         return handler

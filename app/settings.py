@@ -21,9 +21,12 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("HARDSHIP_DATABASE_URL", "DATABASE_URL"),
     )
-    # Pools sized to the cores: on a 2-core machine a large pool made p99 latency far worse.
-    db_pool_size: int = Field(default=5, ge=1, le=200)
-    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # Pools sized to the cores: on a 2-core machine a large pool made p99 latency far worse.  At most
+    # 10 connections a process, all kept open: overflow connections are closed as soon as they are
+    # returned, so under bursts a pool of 5 + 5 overflow opened a new PostgreSQL connection (a backend
+    # process) every few requests (benchmarks/README.md, "API load").
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))

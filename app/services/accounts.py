@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.disputes import is_overdue
+from app.domain.model import Account, Statement
 from app.persistence.models import (
     CardAccount,
     CreditDispute,
@@ -18,6 +20,7 @@ from app.persistence.models import (
     FeeWaiver,
     InstallmentPlan,
 )
+from app.persistence.models import Statement as StatementRow
 from app.services import audit, portfolio
 from app.services.clock import today
 from app.services.errors import FieldError, InvalidInput, NotFound
@@ -46,12 +49,12 @@ def lock_account_row(session: Session, account_ref: str) -> CardAccount:
 
 @dataclass
 class AccountView:
-    account: CardAccount
+    account: Account
+    statements: tuple[Statement, ...]
     arrangements: dict[str, list[dict[str, Any]]]
 
     def as_dict(self) -> dict[str, Any]:
         a = self.account
-        domain = portfolio.to_domain_account(a)
         return {
             "account_ref": a.account_ref,
             "customer_ref": a.customer_ref,
@@ -63,10 +66,10 @@ class AccountView:
             "principal_balance": a.principal_balance,
             "interest_balance": a.interest_balance,
             "fee_balance": a.fee_balance,
-            "total_balance": domain.total_balance,
+            "total_balance": a.total_balance,
             "delinquent_since": a.delinquent_since,
             "last_payment_on": a.last_payment_on,
-            "days_past_due": domain.days_past_due_on(today()),
+            "days_past_due": a.days_past_due_on(today()),
             "statements": [
                 {
                     "statement_date": s.statement_date,
@@ -74,35 +77,81 @@ class AccountView:
                     "statement_balance": s.statement_balance,
                     "minimum_due": s.minimum_due,
                     "paid_amount": s.paid_amount,
-                    "unpaid_amount": portfolio.to_domain_statement(s).unpaid_amount,
+                    "unpaid_amount": s.unpaid_amount,
                 }
-                for s in a.statements
+                for s in self.statements
             ],
             "arrangements": self.arrangements,
         }
 
 
+def _has(model: Any) -> Any:
+    """EXISTS (an arrangement of this kind for the account), as a column of the account query."""
+    return select(model.id).where(model.account_id == CardAccount.id).exists()
+
+
 def view_account(session: Session, account_ref: str) -> AccountView:
-    account = get_account_row(session, account_ref, with_statements=True)
-    plans = session.scalars(
-        select(InstallmentPlan)
-        .where(InstallmentPlan.account_id == account.id)
-        .order_by(InstallmentPlan.id.desc())
+    """The account, its statements and its arrangements.  One query (Core, no ORM objects) answers the
+    account, its statements and which kinds of arrangement exist; each kind that exists costs one more
+    query (most accounts have none)."""
+    a, st = CardAccount, StatementRow
+    rows = session.execute(
+        select(
+            a.id,
+            *portfolio.DOMAIN_ACCOUNT_COLUMNS,
+            _has(InstallmentPlan),
+            _has(FeeWaiver),
+            _has(Deferral),
+            _has(CreditDispute),
+            *portfolio.DOMAIN_STATEMENT_COLUMNS,
+        )
+        .outerjoin(st, st.account_id == a.id)
+        .where(a.account_ref == account_ref)
+        .order_by(st.statement_date)
     ).all()
-    waivers = session.scalars(
-        select(FeeWaiver).where(FeeWaiver.account_id == account.id).order_by(FeeWaiver.id.desc())
-    ).all()
-    deferrals = session.execute(
-        select(Deferral, DisasterEvent.code)
-        .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
-        .where(Deferral.account_id == account.id)
-        .order_by(Deferral.id)
-    ).all()
-    disputes = session.scalars(
-        select(CreditDispute).where(CreditDispute.account_id == account.id).order_by(CreditDispute.id.desc())
-    ).all()
+    if not rows:
+        raise NotFound(f"No account with account_ref {account_ref!r}.")
+    first = rows[0]
+    account_id = first[0]
+    account = portfolio.account_from_values(first[1:13])
+    has_plans, has_waivers, has_deferrals, has_disputes = first[13:17]
+    statements = tuple(portfolio.statement_from_values(row[17:22]) for row in rows if row[17] is not None)
+
+    plans: Sequence[Any] = ()
+    if has_plans:
+        p = InstallmentPlan
+        plans = session.execute(
+            select(p.id, p.status, p.term_months, p.start_on, p.principal_amount, p.total_amount)
+            .where(p.account_id == account_id)
+            .order_by(p.id.desc())
+        ).all()
+    waivers: Sequence[Any] = ()
+    if has_waivers:
+        w = FeeWaiver
+        waivers = session.execute(
+            select(w.id, w.status, w.fee_amount, w.interest_amount, w.created_at)
+            .where(w.account_id == account_id)
+            .order_by(w.id.desc())
+        ).all()
+    deferrals: Sequence[Any] = ()
+    if has_deferrals:
+        d = Deferral
+        deferrals = session.execute(
+            select(DisasterEvent.code, d.deferred_amount, d.interest_waived, d.late_fees_waived)
+            .join(DisasterEvent, DisasterEvent.id == d.disaster_id)
+            .where(d.account_id == account_id)
+            .order_by(d.id)
+        ).all()
+    disputes: Sequence[Any] = ()
+    if has_disputes:
+        c = CreditDispute
+        disputes = session.execute(
+            select(c.id, c.status, c.bureau, c.reason_code, c.due_by)
+            .where(c.account_id == account_id)
+            .order_by(c.id.desc())
+        ).all()
     on = today()
-    arrangements = {
+    arrangements: dict[str, list[dict[str, Any]]] = {
         "installment_plans": [
             {
                 "id": p.id,
@@ -126,12 +175,12 @@ def view_account(session: Session, account_ref: str) -> AccountView:
         ],
         "deferrals": [
             {
-                "disaster_code": code,
+                "disaster_code": d.code,
                 "deferred_amount": d.deferred_amount,
                 "interest_waived": d.interest_waived,
                 "late_fees_waived": d.late_fees_waived,
             }
-            for d, code in deferrals
+            for d in deferrals
         ],
         "credit_disputes": [
             {
@@ -145,7 +194,7 @@ def view_account(session: Session, account_ref: str) -> AccountView:
             for c in disputes
         ],
     }
-    return AccountView(account, arrangements)
+    return AccountView(account, statements, arrangements)
 
 
 def upsert_account(

@@ -7,12 +7,14 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,13 @@ from app.services.principal import SYSTEM, Principal
 
 KEY_PREFIX = "hsk"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# A verified key is remembered in this process for KEY_CACHE_SECONDS (by the SHA-256 of the whole
+# token, never the token itself), so that busy keys do not cost a query per request.  Revoking a key
+# in this process (API or CLI) clears the cache at once; a revocation made by another process takes
+# effect here within KEY_CACHE_SECONDS at the latest.  last_used_at is refreshed on a cache miss, so
+# it lags real use by at most LAST_USED_RESOLUTION + KEY_CACHE_SECONDS.
+KEY_CACHE_SECONDS = 30.0
+KEY_CACHE_MAX_ENTRIES = 10_000
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of an unknown-user login equal to a known one.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -80,6 +89,10 @@ def revoke_api_key(session: Session, *, key_id: int, actor: Principal = SYSTEM) 
         raise NotFound(f"no API key {key_id}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        clear_key_cache()
+        # ...and again once the revocation is committed, in case a concurrent request re-cached the
+        # key from a snapshot taken before the commit.
+        event.listen(session, "after_commit", lambda _session: clear_key_cache(), once=True)
         audit.record(
             session,
             actor=actor,
@@ -91,8 +104,36 @@ def revoke_api_key(session: Session, *, key_id: int, actor: Principal = SYSTEM) 
     return key
 
 
+@dataclass(frozen=True)
+class _CachedKey:
+    principal: Principal
+    expires: float  # time.monotonic()
+
+
+_key_cache: dict[tuple[int, str], _CachedKey] = {}
+_key_cache_lock = threading.Lock()
+
+
+def clear_key_cache() -> None:
+    """Forget every verified key (called on revocation; tests may call it too)."""
+    with _key_cache_lock:
+        _key_cache.clear()
+
+
+def cached_principal(session: Session, token: str) -> Principal | None:
+    """The principal of a key verified in this process less than KEY_CACHE_SECONDS ago, without I/O."""
+    entry = _key_cache.get((_database_of(session), _hash_secret(token)))
+    if entry is None or entry.expires < time.monotonic():
+        return None
+    return entry.principal
+
+
 def authenticate_key(session: Session, token: str) -> Principal | None:
     """The principal of a valid, unrevoked key, else None.  Constant-time comparison."""
+    cache_key = (_database_of(session), _hash_secret(token))
+    entry = _key_cache.get(cache_key)
+    if entry is not None and entry.expires >= time.monotonic():
+        return entry.principal
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
@@ -105,9 +146,29 @@ def authenticate_key(session: Session, token: str) -> Principal | None:
     now = utcnow()
     last = key.last_used_at
     if last is None or _naive(now) - _naive(last) > LAST_USED_RESOLUTION:
-        # Recorded at minute resolution so that busy keys do not write on every request.
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    return Principal(kind="key", id=key.id, name=key.name, role=Role(key.role))
+        # Recorded at minute resolution so that busy keys do not write on every request; the
+        # condition makes concurrent first uses of a key update the row once, not once each.
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    principal = Principal(kind="key", id=key.id, name=key.name, role=Role(key.role))
+    with _key_cache_lock:
+        if len(_key_cache) >= KEY_CACHE_MAX_ENTRIES:
+            _key_cache.clear()
+        _key_cache[cache_key] = _CachedKey(principal, time.monotonic() + KEY_CACHE_SECONDS)
+    return principal
+
+
+def _database_of(session: Session) -> int:
+    """Which engine (so which database) a key was verified against: a process may talk to several,
+    e.g. in tests.  The engine's identity, not its URL, whose hash renders it as text each time."""
+    return id(session.get_bind().engine)
 
 
 def _naive(value: datetime) -> datetime:

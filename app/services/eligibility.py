@@ -17,8 +17,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.orm import Session
 
 from app.domain.deferrals import DeferralResult
 from app.domain.eligibility import (
@@ -37,8 +37,8 @@ from app.domain.policy import Policy
 from app.domain.reasons import Program
 from app.domain.regions import is_covered
 from app.persistence import models
-from app.services import accounts, audit, clock, portfolio, regions
-from app.services.errors import RefusalReason
+from app.services import audit, clock, portfolio, regions
+from app.services.errors import NotFound, RefusalReason
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
 
@@ -53,6 +53,7 @@ __all__ = [
     "last_broken_plan_on",
     "load_snapshot",
     "outcome_json",
+    "plan_history",
     "refusal_reasons",
     "schedule_summary",
     "store_decision",
@@ -215,31 +216,46 @@ def _date_or_none(value: str | None) -> date | None:
 
 def has_active_plan(session: Session, account_id: int) -> bool:
     """True when the account has an active installment plan."""
-    found = session.scalar(
-        select(models.InstallmentPlan.id)
-        .where(models.InstallmentPlan.account_id == account_id, models.InstallmentPlan.status == "active")
-        .limit(1)
-    )
-    return found is not None
+    return plan_history(session, account_id)[0]
 
 
 def last_broken_plan_on(session: Session, account_id: int) -> date | None:
     """The day the account's most recently broken plan was broken, if any."""
-    value: date | None = session.scalar(
-        select(func.max(models.InstallmentPlan.ended_on)).where(
-            models.InstallmentPlan.account_id == account_id, models.InstallmentPlan.status == "broken"
-        )
-    )
-    return value
+    return plan_history(session, account_id)[1]
+
+
+def plan_history(session: Session, account_id: int) -> tuple[bool, date | None]:
+    """(has an active plan, the day its last broken plan was broken): one query."""
+    plan = models.InstallmentPlan
+    row = session.execute(
+        select(
+            func.count(case((plan.status == "active", 1))),
+            func.max(case((plan.status == "broken", plan.ended_on))),
+        ).where(plan.account_id == account_id)
+    ).one()
+    return row[0] > 0, row[1]
 
 
 def _open_events(session: Session) -> tuple[DisasterEvent, ...]:
-    rows = session.scalars(
-        select(models.DisasterEvent)
-        .where(models.DisasterEvent.status == "open")
-        .options(selectinload(models.DisasterEvent.regions))
-        .order_by(models.DisasterEvent.occurred_on, models.DisasterEvent.id)
+    """The open events with their regions (one query; an event without regions covers nothing)."""
+    event, region = models.DisasterEvent, models.DisasterRegion
+    rows = session.execute(
+        select(
+            event.id,
+            event.code,
+            event.occurred_on,
+            event.relief_start,
+            event.relief_end,
+            event.deferral_months,
+            region.region_code,
+        )
+        .join(region, region.disaster_id == event.id)
+        .where(event.status == "open")
+        .order_by(event.occurred_on, event.id, region.region_code)
     ).all()
+    grouped: dict[int, tuple[Any, list[str]]] = {}
+    for row in rows:
+        grouped.setdefault(row.id, (row, []))[1].append(row.region_code)
     return tuple(
         DisasterEvent(
             code=row.code,
@@ -247,10 +263,9 @@ def _open_events(session: Session) -> tuple[DisasterEvent, ...]:
             relief_start=row.relief_start,
             relief_end=row.relief_end,
             deferral_months=row.deferral_months,
-            region_codes=tuple(region.region_code for region in row.regions),
+            region_codes=tuple(codes),
         )
-        for row in rows
-        if row.regions
+        for row, codes in grouped.values()
     )
 
 
@@ -261,6 +276,16 @@ def _enrolled_codes(session: Session, account_id: int) -> frozenset[str]:
         .where(models.Deferral.account_id == account_id)
     ).all()
     return frozenset(codes)
+
+
+def _statements(session: Session, account_id: int) -> tuple[Statement, ...]:
+    s = models.Statement
+    rows = session.execute(
+        select(*portfolio.DOMAIN_STATEMENT_COLUMNS)
+        .where(s.account_id == account_id)
+        .order_by(s.statement_date)
+    ).all()
+    return tuple(portfolio.statement_from_values(row) for row in rows)
 
 
 def load_snapshot(
@@ -274,24 +299,79 @@ def load_snapshot(
     requested_term: int | None,
 ) -> Snapshot:
     """Read everything the rules look at for ``account`` (a row the caller loaded, or locked)."""
-    statements = session.scalars(
-        select(models.Statement)
-        .where(models.Statement.account_id == account.id)
-        .order_by(models.Statement.statement_date)
-    ).all()
+    return _snapshot(
+        session,
+        account.id,
+        portfolio.to_domain_account(account),
+        _statements(session, account.id),
+        policy=policy,
+        on=on,
+        hardship_reason=hardship_reason,
+        monthly_income=monthly_income,
+        requested_term=requested_term,
+    )
+
+
+def _snapshot(
+    session: Session,
+    account_id: int,
+    account: Account,
+    statements: tuple[Statement, ...],
+    *,
+    policy: Policy,
+    on: date,
+    hardship_reason: str | None,
+    monthly_income: Decimal | None,
+    requested_term: int | None,
+    history: tuple[bool, date | None] | None = None,
+) -> Snapshot:
+    active_plan, last_broken = plan_history(session, account_id) if history is None else history
     return Snapshot(
-        account=portfolio.to_domain_account(account),
-        statements=tuple(portfolio.to_domain_statement(s) for s in statements),
+        account=account,
+        statements=statements,
         open_events=_open_events(session),
-        enrolled_codes=_enrolled_codes(session, account.id),
+        enrolled_codes=_enrolled_codes(session, account_id),
         region_code_changes=regions.region_code_changes(session, policy),
-        has_active_plan=has_active_plan(session, account.id),
-        last_broken_plan_on=last_broken_plan_on(session, account.id),
+        has_active_plan=active_plan,
+        last_broken_plan_on=last_broken,
         hardship_reason=hardship_reason,
         monthly_income=monthly_income,
         requested_term=requested_term,
         today=on,
     )
+
+
+def _account_with_statements(
+    session: Session, account_ref: str
+) -> tuple[int, Account, tuple[Statement, ...], tuple[bool, date | None]]:
+    """The account (as the domain sees it), its statements in date order and its plan history
+    (as ``plan_history``), in one query."""
+    a, s, plan = models.CardAccount, models.Statement, models.InstallmentPlan
+    active_plan = select(plan.id).where(plan.account_id == a.id, plan.status == "active").exists()
+    last_broken = (
+        select(func.max(plan.ended_on))
+        .where(plan.account_id == a.id, plan.status == "broken")
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            a.id,
+            *portfolio.DOMAIN_ACCOUNT_COLUMNS,
+            active_plan,
+            last_broken,
+            *portfolio.DOMAIN_STATEMENT_COLUMNS,
+        )
+        .outerjoin(s, s.account_id == a.id)
+        .where(a.account_ref == account_ref)
+        .order_by(s.statement_date)
+    ).all()
+    if not rows:
+        raise NotFound(f"No account with account_ref {account_ref!r}.")
+    first = rows[0]
+    account = portfolio.account_from_values(first[1:13])
+    history = (bool(first[13]), first[14])
+    statements = tuple(portfolio.statement_from_values(row[15:20]) for row in rows if row[15] is not None)
+    return first[0], account, statements, history
 
 
 # --- judging (pure: snapshot + policy in, results out) ------------------------------------------------
@@ -479,7 +559,8 @@ def store_decision(
     actor: Principal,
     lang: str,
 ) -> models.Decision:
-    """Write the decision row (inputs snapshot, outcome, policy version) and its audit event."""
+    """Write the decision row (inputs snapshot, outcome, policy version) and its audit event (the
+    decision comes with a state change: a plan, a waiver)."""
     row = models.Decision(
         account_ref=snapshot.account.account_ref,
         kind=kind,
@@ -510,6 +591,39 @@ def store_decision(
     return row
 
 
+def _insert_decision(
+    session: Session,
+    *,
+    snapshot: Snapshot,
+    results: Sequence[ProgramResult],
+    policy: Policy,
+    actor: Principal,
+    lang: str,
+) -> int:
+    """Write the decision row of a bare evaluation; returns its id.
+
+    No audit event: an evaluation changes no state, and its decision row is itself the record
+    (inputs, outcome, policy version, actor, time), replayable by ``app.services.decisions``.
+    Appending it to the hash-chained audit trail would also serialise every evaluation on the
+    chain's lock.  One Core INSERT ... RETURNING, without the ORM's unit of work."""
+    decision = models.Decision
+    decision_id: int = session.execute(
+        insert(decision)
+        .values(
+            account_ref=snapshot.account.account_ref,
+            kind="eligibility",
+            policy_version=policy.version,
+            decided_on=snapshot.today,
+            inputs=snapshot.to_json(),
+            outcome=outcome_json(results, lang=lang),
+            actor=actor.actor,
+            created_at=clock.utcnow(),
+        )
+        .returning(decision.id)
+    ).scalar_one()
+    return decision_id
+
+
 # --- the use case ---------------------------------------------------------------------------------
 
 
@@ -529,26 +643,23 @@ def evaluate_account(
     The policy is the one in force today; the decision row keeps the inputs snapshot so that
     ``app.services.decisions.replay_decision`` can re-run it. NotFound for an unknown account.
     """
-    account = accounts.get_account_row(session, account_ref)
+    account_id, account, statements, history = _account_with_statements(session, account_ref)
     on = clock.today()
     policy = policies.in_force(on)
-    snapshot = load_snapshot(
+    snapshot = _snapshot(
         session,
+        account_id,
         account,
+        statements,
         policy=policy,
         on=on,
         hardship_reason=hardship_reason,
         monthly_income=monthly_income,
         requested_term=requested_term,
+        history=history,
     )
     results = judge(snapshot, policy, lang=lang)
-    row = store_decision(
-        session,
-        kind="eligibility",
-        snapshot=snapshot,
-        results=results,
-        policy=policy,
-        actor=actor,
-        lang=lang,
+    decision_id = _insert_decision(
+        session, snapshot=snapshot, results=results, policy=policy, actor=actor, lang=lang
     )
-    return EligibilityResult(decision_id=row.id, policy_version=policy.version, programs=results)
+    return EligibilityResult(decision_id=decision_id, policy_version=policy.version, programs=results)

@@ -167,7 +167,16 @@ def quote_plans(
     Quotes the amounts only; whether the cardholder may sign is the eligibility decision's job.
     Refused (TERM_NOT_ALLOWED) for a term that is not allowed, or when there is nothing to spread.
     """
-    account = accounts.get_account_row(session, account_ref)
+    account = session.execute(
+        select(
+            CardAccount.account_ref,
+            CardAccount.principal_balance,
+            CardAccount.interest_balance,
+            CardAccount.fee_balance,
+        ).where(CardAccount.account_ref == account_ref)
+    ).first()
+    if account is None:
+        raise NotFound(f"No account with account_ref {account_ref!r}.")
     on = clock.today()
     policy = policies.in_force(on)
     rules = policy.installment

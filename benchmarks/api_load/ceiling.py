@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 
 engine = create_engine(
     os.environ["CEILING_DATABASE_URL"],
-    pool_size=int(os.environ.get("CEILING_POOL_SIZE", "5")),
-    max_overflow=int(os.environ.get("CEILING_MAX_OVERFLOW", "5")),
+    pool_size=int(os.environ.get("CEILING_POOL_SIZE", "10")),
+    max_overflow=int(os.environ.get("CEILING_MAX_OVERFLOW", "0")),
     pool_pre_ping=True,
 )
 QUERY = text(

@@ -35,12 +35,16 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.settings import Settings
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 BIN = Path(sys.executable).parent
 SCRATCH_DATABASE = "hardship_bench_api"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET_KEY = "benchmark-secret-key-not-for-production"
+POOL_SIZE = Settings.model_fields["db_pool_size"].default
+MAX_OVERFLOW = Settings.model_fields["db_max_overflow"].default
 ENDPOINTS = ("account", "eligibility", "quote")
 LABELS = {
     "ceiling": "ceiling (bare FastAPI, 1 row)",
@@ -108,6 +112,17 @@ def count_accounts(url: str) -> int:
             return int(connection.scalar(text("SELECT count(*) FROM card_account")) or 0)
     except Exception:
         return 0
+    finally:
+        engine.dispose()
+
+
+def analyze(url: str) -> None:
+    """Fresh planner statistics, as a production database has them (a bulk load leaves none until
+    autovacuum catches up, and the plans of the per-account queries depend on them)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
     finally:
         engine.dispose()
 
@@ -220,6 +235,9 @@ def main() -> None:
         "HARDSHIP_SECRET_KEY": SECRET_KEY,
         "HARDSHIP_ENVIRONMENT": "production",
         "CEILING_DATABASE_URL": url,
+        # the same pool as the service's (app/settings.py defaults, or what the environment sets)
+        "CEILING_POOL_SIZE": os.environ.get("HARDSHIP_DB_POOL_SIZE", str(POOL_SIZE)),
+        "CEILING_MAX_OVERFLOW": os.environ.get("HARDSHIP_DB_MAX_OVERFLOW", str(MAX_OVERFLOW)),
     }
     env.pop("DATABASE_URL", None)
     if not existed or count_accounts(url) < args.accounts:
@@ -230,6 +248,7 @@ def main() -> None:
             f"loaded {args.accounts:,} demo accounts in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
+    analyze(url)
     token = (
         hardship(env, "keys", "create", "--role", "channel", "--name", "api-load-bench")
         .strip()
