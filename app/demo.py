@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.access import Role
 from app.domain.dates import add_months
-from app.persistence.models import AgentUser, ApiKey
+from app.persistence.models import AgentUser, ApiKey, CardAccount
 from app.services import auth, portfolio
 from app.services.clock import today
 
@@ -98,9 +98,10 @@ def load_demo(session: Session, *, accounts: int = 200) -> list[str]:
     on = today()
     account_rows, statement_rows = build_demo_rows(accounts, on)
     portfolio.upsert_account_rows(session, account_rows)
-    ids = dict(
-        session.execute(select(portfolio.CardAccount.account_ref, portfolio.CardAccount.id)).tuples().all()
-    )
+    ids = {
+        ref: account_id
+        for ref, account_id in session.execute(select(CardAccount.account_ref, CardAccount.id))
+    }
     for start in range(0, len(statement_rows), portfolio.BATCH_SIZE):
         portfolio.upsert_statement_rows(session, statement_rows[start : start + portfolio.BATCH_SIZE], ids)
 
