@@ -8,12 +8,14 @@ Protocol (safe with any number of workers, crashes and redelivered tasks):
 2. **Work** in ONE transaction: a few set-based queries (the chunk's account count; the accounts of
    the covered regions; their statements due in the relief window; their deferrals for the event),
    the pure domain (``evaluate_disaster_deferral``) for each account, then bulk inserts: ScanResult
-   rows and, when enrolling, ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on the deferrals (the
-   unique (account_id, disaster_id) settles races; only what was really inserted is counted) and
-   their lines. The chunk is marked done only if the claim still holds (``WHERE attempts =
-   :mine``), else everything rolls back; the scan's counters grow by ``x = x + :n`` (atomic across
-   workers). The chunk that completes the scan computes ``customers_eligible`` with one
-   ``COUNT(DISTINCT customer_ref)`` and the reason counts, and marks the scan succeeded.
+   rows and, when enrolling, ``INSERT ... ON CONFLICT DO NOTHING`` on the deferrals (the unique
+   (account_id, disaster_id) settles races; only what was really inserted, read back by an indexed
+   query, is counted) and their lines. On PostgreSQL the results and lines go in with ``COPY`` and
+   the deferrals with one ``INSERT ... SELECT FROM unnest(...)`` (see ``_bulk_insert``). The chunk
+   is marked done only if the claim still holds (``WHERE attempts = :mine``), else everything rolls
+   back; the scan's counters grow by ``x = x + :n`` (atomic across workers). The chunk that
+   completes the scan computes ``customers_eligible`` with one ``COUNT(DISTINCT customer_ref)`` and
+   the reason counts, and marks the scan succeeded.
 3. **Failure**: the work rolls back; the chunk goes back to pending, or after
    ``scan_chunk_max_attempts`` attempts is failed and so is the scan, with the reason.
 
@@ -113,13 +115,127 @@ RAW_RESULT, RAW_DEFERRAL, RAW_LINE = _raw(RESULT_T), _raw(DEFERRAL_T), _raw(LINE
 
 
 def _cents(fen: int) -> Decimal:
-    """Integer fen -> Decimal with two places (exact for any int of the database)."""
-    return Decimal(fen).scaleb(-2)
+    """Integer fen -> Decimal with two places (exact for any int of the database): the very value
+    ``require_cents`` gives (0 as ``ZERO``, i.e. 0.00, not 0E-2)."""
+    return Decimal(fen).scaleb(-2) if fen else ZERO
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _statement(
+    statement_date: date, due_date: date, balance_fen: int, minimum_fen: int, paid_fen: int
+) -> Statement:
+    """A domain Statement from database values, without the per-value checks of its constructor.
+
+    The checks (a Decimal, finite, whole fen, stored as 0.00-style with two places) hold by
+    construction for integer fen from a BIGINT column and :func:`_cents` produces exactly the value
+    ``require_cents`` would store, so the object equals ``Statement(...)`` field for field; the
+    checks were a large share of a chunk's time. tests/unit/test_scan_chunk_values.py compares both.
+    """
+    statement = _new(Statement)
+    _set(statement, "statement_date", statement_date)
+    _set(statement, "due_date", due_date)
+    _set(statement, "statement_balance", _cents(balance_fen))
+    _set(statement, "minimum_due", _cents(minimum_fen))
+    _set(statement, "paid_amount", _cents(paid_fen))
+    return statement
+
+
+_ACCOUNT_FIELDS = (
+    "account_ref",
+    "customer_ref",
+    "product_code",
+    "status",
+    "region_code",
+    "opened_on",
+    "credit_limit",
+    "principal_balance",
+    "interest_balance",
+    "fee_balance",
+    "delinquent_since",
+    "last_payment_on",
+)
+
+
+def _account(row: Any) -> Account:
+    """A domain Account from an account row (see :func:`_statement` for why the checks are skipped)."""
+    account = _new(Account)
+    values = (
+        row.account_ref,
+        row.customer_ref,
+        row.product_code,
+        row.status,
+        row.region_code,
+        row.opened_on,
+        _cents(row.credit_limit_fen),
+        _cents(row.principal_balance_fen),
+        _cents(row.interest_balance_fen),
+        _cents(row.fee_balance_fen),
+        row.delinquent_since,
+        row.last_payment_on,
+    )
+    for name, value in zip(_ACCOUNT_FIELDS, values, strict=True):
+        _set(account, name, value)
+    return account
 
 
 def _fen_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row for a raw table: Decimal amounts (already whole fen) as integer fen."""
     return {key: int(value.scaleb(2)) if isinstance(value, Decimal) else value for key, value in row.items()}
+
+
+def _bulk_insert(
+    session: Session,
+    table: TableClause,
+    rows: list[dict[str, Any]],
+    *,
+    conflict: str | None = None,
+    copy_despite_conflict: bool = False,
+) -> None:
+    """Insert ``rows`` (dicts with the same keys; amounts as Decimal whole fen or int fen).
+
+    ``conflict`` is None for a plain insert, else the conflict target of ``ON CONFLICT ... DO
+    NOTHING`` ("" for any unique constraint, or e.g. "(account_id, disaster_id)").
+    PostgreSQL: a plain insert is one ``COPY``; with a conflict target, one ``INSERT ... SELECT *
+    FROM unnest(<one array per column>) ON CONFLICT ... DO NOTHING`` (the same rows, in the same
+    order, and the same conflict handling as the executemany, in one statement; COPY cannot skip
+    conflicts, and a temporary staging table costs more than it saves). Other databases: one
+    executemany.
+
+    ``copy_despite_conflict``: COPY on PostgreSQL even with a conflict target, for rows whose
+    conflict can only come from another attempt at the same chunk (scan_result): such an attempt
+    has lost its claim and rolls back whatever happens, so a unique violation (this attempt ends
+    LOST through the failure path) gives the same outcome as skipping the row (LostClaim).
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        insert = _insert(session)(table)
+        if conflict is not None:
+            elements = [name.strip() for name in conflict.strip("()").split(",") if name.strip()]
+            insert = insert.on_conflict_do_nothing(index_elements=elements or None)
+        session.execute(insert, [_fen_row(row) for row in rows])
+        return
+    names = list(rows[0])
+    columns = ", ".join(names)
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    values = [[int(v.scaleb(2)) if isinstance(v, Decimal) else v for v in row.values()] for row in rows]
+    with driver.cursor() as cursor:
+        if conflict is None or copy_despite_conflict:
+            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+                for row_values in values:
+                    copy.write_row(row_values)
+            return
+        types = [table.c[name].type.compile(dialect=postgresql.dialect()) for name in names]
+        arrays = ", ".join(f"%s::{type_}[]" for type_ in types)
+        cursor.execute(
+            f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT {conflict} DO NOTHING",
+            [list(column_values) for column_values in zip(*values, strict=True)],
+        )
 
 
 def _raw_money(column_: Any) -> Any:
@@ -389,15 +505,7 @@ def _work(
             _due_date(session).between(ctx.event.relief_start, ctx.event.relief_end),
         )
     ):
-        statements[line.account_id].append(
-            Statement(
-                statement_date=line.statement_date,
-                due_date=line.due_date,
-                statement_balance=_cents(line.statement_balance_fen),
-                minimum_due=_cents(line.minimum_due_fen),
-                paid_amount=_cents(line.paid_amount_fen),
-            )
-        )
+        statements[line.account_id].append(_statement(*line[1:]))
     existing: dict[int, tuple[int, int]] = {
         row.account_id: (row.id, row.event_version)
         for row in session.execute(
@@ -414,20 +522,7 @@ def _work(
     offers: dict[int, DeferralResult] = {}
     extensions: dict[int, tuple[int, DeferralResult]] = {}
     for row in accounts:
-        account = Account(
-            account_ref=row.account_ref,
-            customer_ref=row.customer_ref,
-            product_code=row.product_code,
-            status=row.status,
-            region_code=row.region_code,
-            opened_on=row.opened_on,
-            credit_limit=_cents(row.credit_limit_fen),
-            principal_balance=_cents(row.principal_balance_fen),
-            interest_balance=_cents(row.interest_balance_fen),
-            fee_balance=_cents(row.fee_balance_fen),
-            delinquent_since=row.delinquent_since,
-            last_payment_on=row.last_payment_on,
-        )
+        account = _account(row)
         account_statements = statements.get(row.id, [])
         enrolled_before = existing.get(row.id)
         decision = evaluate_disaster_deferral(
@@ -484,9 +579,7 @@ def _work(
                 late_fees_waived_fen=offer.late_fees_waived,
             )
     if results:
-        session.execute(
-            _insert(session)(RAW_RESULT).on_conflict_do_nothing(), [_fen_row(r) for r in results.values()]
-        )
+        _bulk_insert(session, RAW_RESULT, list(results.values()), conflict="", copy_despite_conflict=True)
 
     counted = [r for r in results.values() if r["eligible"]]
     finished = _rowcount(
@@ -562,9 +655,11 @@ def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, Deferra
     chunk's id range: only this transaction can have written them (a chunk is done at most once),
     so they are exactly what was really inserted. Cheaper than RETURNING over a batch insert.
     """
-    session.execute(
-        _insert(session)(RAW_DEFERRAL).on_conflict_do_nothing(index_elements=["account_id", "disaster_id"]),
-        [_fen_row(_deferral_row(ctx, account_id, offer)) for account_id, offer in offers.items()],
+    _bulk_insert(
+        session,
+        RAW_DEFERRAL,
+        [_deferral_row(ctx, account_id, offer) for account_id, offer in offers.items()],
+        conflict="(account_id, disaster_id)",
     )
     inserted = session.execute(
         select(DEFERRAL_T.c.id, DEFERRAL_T.c.account_id).where(
@@ -579,8 +674,7 @@ def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, Deferra
         for account_id, deferral_id in ours.items()
         for line in _line_rows(deferral_id, offers[account_id])
     ]
-    if lines:
-        session.execute(_insert(session)(RAW_LINE), [_fen_row(line) for line in lines])
+    _bulk_insert(session, RAW_LINE, lines)
     return set(ours)
 
 
