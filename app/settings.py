@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     scan_executor: Literal["inline", "celery"] = "inline"
     scan_chunk_size: int = Field(default=5000, ge=1)
     scan_chunk_max_attempts: int = Field(default=3, ge=1)
+    # Inline executor: processes that run a scan's chunks side by side. 0: one per core, at most 4.
+    # On SQLite always 1 (one writer at a time).
+    scan_inline_processes: int = Field(default=0, ge=0, le=64)
     celery_broker_url: str = Field(
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("HARDSHIP_CELERY_BROKER_URL", "CELERY_BROKER_URL"),

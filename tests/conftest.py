@@ -26,6 +26,9 @@ from app.settings import Settings
 from tests.support import fresh_postgres_database, migrate, postgres_admin_url
 
 os.environ.setdefault("HARDSHIP_SECRET_KEY", "test-secret-key-not-for-production")
+# Inline scans run their chunks in the test process (where the tests' fakes and delays live);
+# tests/integration/test_scan_processes.py covers the child processes.
+os.environ.setdefault("HARDSHIP_SCAN_INLINE_PROCESSES", "1")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _PG_ADMIN = postgres_admin_url()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

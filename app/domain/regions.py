@@ -88,12 +88,19 @@ def is_covered(customer_code: str, event_codes: Iterable[str], changes: Mapping[
 
     The customer's code is mapped to its current code first (DOMAIN.md, "Region matching"); an
     event declared with an old code is mapped the same way, and the code as written still counts.
+    A malformed event code raises InvalidRegionCode; a malformed customer code is not covered.
     """
-    customer_codes = {customer_code, current_region_code(customer_code, changes)}
+    # This runs for every account of a scan: one startswith over a tuple of prefixes per event code
+    # instead of a covers() call per pair of codes (the same answer, see `covers`).
+    customer_codes = [
+        code
+        for code in {customer_code, current_region_code(customer_code, changes)}
+        if is_valid_region_code(code)
+    ]
     for event_code in event_codes:
-        for candidate_event in {event_code, current_region_code(event_code, changes)}:
-            if any(covers(candidate_event, candidate) for candidate in customer_codes):
-                return True
+        prefixes = (coverage_prefix(event_code), coverage_prefix(current_region_code(event_code, changes)))
+        if any(code.startswith(prefixes) for code in customer_codes):
+            return True
     return False
 
 

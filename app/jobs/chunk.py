@@ -37,7 +37,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -143,99 +143,75 @@ def _statement(
     return statement
 
 
-_ACCOUNT_FIELDS = (
-    "account_ref",
-    "customer_ref",
-    "product_code",
-    "status",
-    "region_code",
-    "opened_on",
-    "credit_limit",
-    "principal_balance",
-    "interest_balance",
-    "fee_balance",
-    "delinquent_since",
-    "last_payment_on",
-)
-
-
 def _account(row: Any) -> Account:
     """A domain Account from an account row (see :func:`_statement` for why the checks are skipped)."""
     account = _new(Account)
-    values = (
-        row.account_ref,
-        row.customer_ref,
-        row.product_code,
-        row.status,
-        row.region_code,
-        row.opened_on,
-        _cents(row.credit_limit_fen),
-        _cents(row.principal_balance_fen),
-        _cents(row.interest_balance_fen),
-        _cents(row.fee_balance_fen),
-        row.delinquent_since,
-        row.last_payment_on,
-    )
-    for name, value in zip(_ACCOUNT_FIELDS, values, strict=True):
-        _set(account, name, value)
+    _set(account, "account_ref", row.account_ref)
+    _set(account, "customer_ref", row.customer_ref)
+    _set(account, "product_code", row.product_code)
+    _set(account, "status", row.status)
+    _set(account, "region_code", row.region_code)
+    _set(account, "opened_on", row.opened_on)
+    _set(account, "credit_limit", _cents(row.credit_limit_fen))
+    _set(account, "principal_balance", _cents(row.principal_balance_fen))
+    _set(account, "interest_balance", _cents(row.interest_balance_fen))
+    _set(account, "fee_balance", _cents(row.fee_balance_fen))
+    _set(account, "delinquent_since", row.delinquent_since)
+    _set(account, "last_payment_on", row.last_payment_on)
     return account
 
 
-def _fen_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row for a raw table: Decimal amounts (already whole fen) as integer fen."""
-    return {key: int(value.scaleb(2)) if isinstance(value, Decimal) else value for key, value in row.items()}
+def _fen(amount: Decimal) -> int:
+    """A domain amount (whole fen, two places) as integer fen for a raw column."""
+    return int(amount.scaleb(2))
+
+
+def _copy_type(table: TableClause, name: str) -> str:
+    """The PostgreSQL type name of a column, as binary COPY needs it ("varchar", "timestamptz")."""
+    compiled = table.c[name].type.compile(dialect=postgresql.dialect()).lower().split("(")[0].strip()
+    return {"timestamp with time zone": "timestamptz"}.get(compiled, compiled)
+
+
+def _copy_rows(
+    session: Session, table: TableClause, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL: ``COPY table (columns) FROM STDIN`` in the binary format (less to format on our
+    side and to parse on the server's than text), with ``rows`` (amounts in integer fen)."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_copy_type(table, name) for name in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _bulk_insert(
     session: Session,
     table: TableClause,
-    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
     *,
     conflict: str | None = None,
-    copy_despite_conflict: bool = False,
 ) -> None:
-    """Insert ``rows`` (dicts with the same keys; amounts as Decimal whole fen or int fen).
+    """Insert ``rows`` (tuples in the order of ``columns``; amounts in integer fen).
 
-    ``conflict`` is None for a plain insert, else the conflict target of ``ON CONFLICT ... DO
-    NOTHING`` ("" for any unique constraint, or e.g. "(account_id, disaster_id)").
-    PostgreSQL: a plain insert is one ``COPY``; with a conflict target, one ``INSERT ... SELECT *
-    FROM unnest(<one array per column>) ON CONFLICT ... DO NOTHING`` (the same rows, in the same
-    order, and the same conflict handling as the executemany, in one statement; COPY cannot skip
-    conflicts, and a temporary staging table costs more than it saves). Other databases: one
-    executemany.
-
-    ``copy_despite_conflict``: COPY on PostgreSQL even with a conflict target, for rows whose
-    conflict can only come from another attempt at the same chunk (scan_result): such an attempt
-    has lost its claim and rolls back whatever happens, so a unique violation (this attempt ends
-    LOST through the failure path) gives the same outcome as skipping the row (LostClaim).
+    PostgreSQL: one ``COPY``. Other databases: one executemany; ``conflict`` (None for a plain
+    insert, "" for any unique constraint, or e.g. "(account_id, disaster_id)") adds ``ON CONFLICT
+    ... DO NOTHING``. On PostgreSQL a conflict is an error instead: every caller writes rows that can
+    only conflict with a concurrent attempt whose chunk then fails and is retried (see
+    :func:`_insert_deferrals` and the scan results), which gives the same outcome as skipping them.
     """
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        insert = _insert(session)(table)
-        if conflict is not None:
-            elements = [name.strip() for name in conflict.strip("()").split(",") if name.strip()]
-            insert = insert.on_conflict_do_nothing(index_elements=elements or None)
-        session.execute(insert, [_fen_row(row) for row in rows])
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, table, columns, rows)
         return
-    names = list(rows[0])
-    columns = ", ".join(names)
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    values = [[int(v.scaleb(2)) if isinstance(v, Decimal) else v for v in row.values()] for row in rows]
-    with driver.cursor() as cursor:
-        if conflict is None or copy_despite_conflict:
-            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-                for row_values in values:
-                    copy.write_row(row_values)
-            return
-        types = [table.c[name].type.compile(dialect=postgresql.dialect()) for name in names]
-        arrays = ", ".join(f"%s::{type_}[]" for type_ in types)
-        cursor.execute(
-            f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT {conflict} DO NOTHING",
-            [list(column_values) for column_values in zip(*values, strict=True)],
-        )
+    insert = _insert(session)(table)
+    if conflict is not None:
+        elements = [name.strip() for name in conflict.strip("()").split(",") if name.strip()]
+        insert = insert.on_conflict_do_nothing(index_elements=elements or None)
+    session.execute(insert, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _raw_money(column_: Any) -> Any:
@@ -518,7 +494,7 @@ def _work(
         time.sleep(delay_seconds)  # test only: a window in which a test kills the worker
 
     enroll = ctx.scan.mode == "enroll"
-    results: dict[int, dict[str, Any]] = {}
+    verdicts: dict[int, _Verdict] = {}
     offers: dict[int, DeferralResult] = {}
     extensions: dict[int, tuple[int, DeferralResult]] = {}
     for row in accounts:
@@ -533,19 +509,15 @@ def _work(
             already_enrolled=enrolled_before is not None,
         )
         offer = decision.offer if isinstance(decision.offer, DeferralResult) else None
-        results[row.id] = {
-            "scan_id": scan_id,
-            "account_id": row.id,
-            "account_ref": row.account_ref,
-            "customer_ref": row.customer_ref,
-            "region_code": row.region_code,
-            "eligible": decision.eligible,
-            "enrolled": False,
-            "reasons": " ".join(decision.reason_codes),
-            "deferred_fen": offer.deferred_amount if offer else ZERO,
-            "interest_waived_fen": offer.interest_waived if offer else ZERO,
-            "late_fees_waived_fen": offer.late_fees_waived if offer else ZERO,
-        }
+        verdicts[row.id] = _Verdict(
+            row.id,
+            row.account_ref,
+            row.customer_ref,
+            row.region_code,
+            decision.eligible,
+            decision.reason_codes,
+            offer,
+        )
         if offer is not None:
             offers[row.id] = offer
         elif (
@@ -562,26 +534,25 @@ def _work(
 
     if enroll and offers:
         inserted = _insert_deferrals(session, ctx, offers)
-        for account_id, result in results.items():
-            if account_id in offers and account_id not in inserted:
-                # Enrolled meanwhile by another scan: not ours to count.
-                result.update(eligible=False, reasons=ALREADY, deferred_fen=ZERO)
-                result.update(interest_waived_fen=ZERO, late_fees_waived_fen=ZERO)
-            elif account_id in inserted:
-                result["enrolled"] = True
+        for account_id in offers:
+            verdict = verdicts[account_id]
+            if account_id in inserted:
+                verdict.enrolled = True
+            else:  # enrolled meanwhile by another scan: not ours to count
+                verdict.eligible, verdict.reasons, verdict.offer = False, (ALREADY,), None
     if extensions:
         for account_id in _extend_deferrals(session, ctx, extensions):
-            offer = extensions[account_id][1]
-            results[account_id].update(
-                enrolled=True,
-                deferred_fen=offer.deferred_amount,
-                interest_waived_fen=offer.interest_waived,
-                late_fees_waived_fen=offer.late_fees_waived,
-            )
-    if results:
-        _bulk_insert(session, RAW_RESULT, list(results.values()), conflict="", copy_despite_conflict=True)
+            verdicts[account_id].enrolled = True
+            verdicts[account_id].offer = extensions[account_id][1]
+    _bulk_insert(
+        session,
+        RAW_RESULT,
+        RESULT_COLUMNS,
+        [verdict.row(scan_id) for verdict in verdicts.values()],
+        conflict="",
+    )
 
-    counted = [r for r in results.values() if r["eligible"]]
+    counted = [verdict.offer for verdict in verdicts.values() if verdict.eligible and verdict.offer]
     finished = _rowcount(
         session.execute(
             update(ScanChunk)
@@ -601,11 +572,11 @@ def _work(
             accounts_eligible=ScanRow.accounts_eligible + len(counted),
             accounts_enrolled=ScanRow.accounts_enrolled + (len(counted) if enroll else 0),
             total_deferred_amount=ScanRow.total_deferred_amount
-            + sum((r["deferred_fen"] for r in counted), ZERO),
+            + sum((offer.deferred_amount for offer in counted), ZERO),
             total_interest_waived=ScanRow.total_interest_waived
-            + sum((r["interest_waived_fen"] for r in counted), ZERO),
+            + sum((offer.interest_waived for offer in counted), ZERO),
             total_late_fees_waived=ScanRow.total_late_fees_waived
-            + sum((r["late_fees_waived_fen"] for r in counted), ZERO),
+            + sum((offer.late_fees_waived for offer in counted), ZERO),
         )
         .execution_options(synchronize_session=False)
     )
@@ -616,65 +587,154 @@ def _work(
         finalize_scan(session, scan_id)
 
 
-def _deferral_row(ctx: _Context, account_id: int, offer: DeferralResult) -> dict[str, Any]:
-    now = utcnow()
-    return {
-        "account_id": account_id,
-        "disaster_id": ctx.event_row.id,
-        "scan_id": ctx.scan.id,
-        "event_version": ctx.scan.event_version,
-        "policy_version": ctx.scan.policy_version,
-        "deferred_fen": offer.deferred_amount,
-        "interest_waived_fen": offer.interest_waived,
-        "late_fees_waived_fen": offer.late_fees_waived,
-        "created_at": now,
-        "updated_at": now,
-    }
+RESULT_COLUMNS = (
+    "scan_id",
+    "account_id",
+    "account_ref",
+    "customer_ref",
+    "region_code",
+    "eligible",
+    "enrolled",
+    "reasons",
+    "deferred_fen",
+    "interest_waived_fen",
+    "late_fees_waived_fen",
+)
+DEFERRAL_COLUMNS = (
+    "account_id",
+    "disaster_id",
+    "scan_id",
+    "event_version",
+    "policy_version",
+    "deferred_fen",
+    "interest_waived_fen",
+    "late_fees_waived_fen",
+    "created_at",
+    "updated_at",
+)
+LINE_COLUMNS = (
+    "deferral_id",
+    "statement_date",
+    "due_date",
+    "new_due_date",
+    "deferred_fen",
+    "interest_waived_fen",
+    "late_fee_waived_fen",
+)
 
 
-def _line_rows(deferral_id: int, offer: DeferralResult) -> list[dict[str, Any]]:
+@dataclasses.dataclass(slots=True)
+class _Verdict:
+    """One account's outcome in this chunk, written as its scan_result row."""
+
+    account_id: int
+    account_ref: str
+    customer_ref: str
+    region_code: str
+    eligible: bool
+    reasons: tuple[str, ...]
+    offer: DeferralResult | None  # the amounts listed (and counted when eligible)
+    enrolled: bool = False
+
+    def row(self, scan_id: int) -> tuple[Any, ...]:
+        offer = self.offer
+        return (
+            scan_id,
+            self.account_id,
+            self.account_ref,
+            self.customer_ref,
+            self.region_code,
+            self.eligible,
+            self.enrolled,
+            " ".join(self.reasons),
+            _fen(offer.deferred_amount) if offer else 0,
+            _fen(offer.interest_waived) if offer else 0,
+            _fen(offer.late_fees_waived) if offer else 0,
+        )
+
+
+def _deferral_row(ctx: _Context, account_id: int, offer: DeferralResult, now: datetime) -> tuple[Any, ...]:
+    return (
+        account_id,
+        ctx.event_row.id,
+        ctx.scan.id,
+        ctx.scan.event_version,
+        ctx.scan.policy_version,
+        _fen(offer.deferred_amount),
+        _fen(offer.interest_waived),
+        _fen(offer.late_fees_waived),
+        now,
+        now,
+    )
+
+
+def _line_rows(deferral_id: int, offer: DeferralResult) -> list[tuple[Any, ...]]:
     return [
-        {
-            "deferral_id": deferral_id,
-            "statement_date": line.statement_date,
-            "due_date": line.due_date,
-            "new_due_date": line.new_due_date,
-            "deferred_fen": line.deferred_amount,
-            "interest_waived_fen": line.interest_waived,
-            "late_fee_waived_fen": line.late_fee_waived,
-        }
+        (
+            deferral_id,
+            line.statement_date,
+            line.due_date,
+            line.new_due_date,
+            _fen(line.deferred_amount),
+            _fen(line.interest_waived),
+            _fen(line.late_fee_waived),
+        )
         for line in offer.lines
     ]
 
 
 def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, DeferralResult]) -> set[int]:
-    """Insert the deferrals (skipping any that exist) and their lines; the account ids really inserted.
+    """Insert the deferrals with their lines; the account ids really inserted.
 
-    ``INSERT ... ON CONFLICT DO NOTHING`` in one executemany (the unique (account_id, disaster_id)
-    settles races with any other scan), then one indexed read of the rows this scan now owns in the
-    chunk's id range: only this transaction can have written them (a chunk is done at most once),
-    so they are exactly what was really inserted. Cheaper than RETURNING over a batch insert.
+    PostgreSQL: the ids are drawn from the deferral sequence in one query and deferrals and lines go
+    in with ``COPY``. The accounts were read as not enrolled in this transaction; should another scan
+    of the same event enroll one meanwhile (the service allows one enroll scan per event at a time,
+    so only a race can), the unique (account_id, disaster_id) fails this attempt and the retried
+    chunk lists the account as ALREADY_ENROLLED: nothing is enrolled twice, the totals stay exact.
+
+    Other databases: ``INSERT ... ON CONFLICT DO NOTHING`` in one executemany, then one indexed read
+    of the rows this scan now owns in the chunk's id range: only this transaction can have written
+    them (a chunk is done at most once), so they are exactly what was really inserted.
     """
-    _bulk_insert(
-        session,
-        RAW_DEFERRAL,
-        [_deferral_row(ctx, account_id, offer) for account_id, offer in offers.items()],
-        conflict="(account_id, disaster_id)",
-    )
-    inserted = session.execute(
-        select(DEFERRAL_T.c.id, DEFERRAL_T.c.account_id).where(
-            DEFERRAL_T.c.disaster_id == ctx.event_row.id,
-            DEFERRAL_T.c.account_id.between(min(offers), max(offers)),
-            DEFERRAL_T.c.scan_id == ctx.scan.id,
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence("deferral", "id"))).select_from(
+                func.generate_series(1, len(offers))
+            )
+        ).all()
+        ours = dict(zip(offers, ids, strict=True))
+        _copy_rows(
+            session,
+            RAW_DEFERRAL,
+            ("id", *DEFERRAL_COLUMNS),
+            [
+                (ours[account_id], *_deferral_row(ctx, account_id, offer, now))
+                for account_id, offer in offers.items()
+            ],
         )
-    ).all()
-    ours = {account_id: deferral_id for deferral_id, account_id in inserted if account_id in offers}
+    else:
+        _bulk_insert(
+            session,
+            RAW_DEFERRAL,
+            DEFERRAL_COLUMNS,
+            [_deferral_row(ctx, account_id, offer, now) for account_id, offer in offers.items()],
+            conflict="(account_id, disaster_id)",
+        )
+        inserted = session.execute(
+            select(DEFERRAL_T.c.id, DEFERRAL_T.c.account_id).where(
+                DEFERRAL_T.c.disaster_id == ctx.event_row.id,
+                DEFERRAL_T.c.account_id.between(min(offers), max(offers)),
+                DEFERRAL_T.c.scan_id == ctx.scan.id,
+            )
+        ).all()
+        ours = {account_id: deferral_id for deferral_id, account_id in inserted if account_id in offers}
     lines = [
         line
         for account_id, deferral_id in ours.items()
         for line in _line_rows(deferral_id, offers[account_id])
     ]
-    _bulk_insert(session, RAW_LINE, lines)
+    _bulk_insert(session, RAW_LINE, LINE_COLUMNS, lines)
     return set(ours)
 
 
@@ -701,7 +761,7 @@ def _extend_deferrals(
     ):
         stored[row.deferral_id].add(tuple(row)[1:])
     changed: list[int] = []
-    upserts: list[dict[str, Any]] = []
+    upserts: list[tuple[Any, ...]] = []
     for account_id, (deferral_id, offer) in extensions.items():
         fresh = {
             (
@@ -734,7 +794,7 @@ def _extend_deferrals(
                 )
             },
         ),
-        [_fen_row(row) for row in upserts],
+        [dict(zip(LINE_COLUMNS, row, strict=True)) for row in upserts],
     )
     changed_ids = [extensions[account_id][0] for account_id in changed]
     line = LINE_T.alias("line")

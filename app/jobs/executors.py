@@ -1,9 +1,11 @@
 """Executors: how a committed scan's chunks get run.
 
 - ``inline`` (default): a background thread of the process that started the scan plans it and runs
-  the chunks one after another (works with ``hardship serve`` on SQLite, and in the CLI). If the
-  process dies, the scan stays ``running``: POST /v1/scans/{id}/resume (or ``hardship scan --resume``)
-  runs what is left.
+  the chunks (works with ``hardship serve`` on SQLite, and in the CLI). On PostgreSQL the chunks run
+  side by side in ``scan_inline_processes`` child processes (one per core by default, at most 4):
+  evaluating the rules is Python, so threads would share one core. Each child loads the policies
+  and connects as a Celery worker does; claims keep a chunk to one process. If the process dies, the
+  scan stays ``running``: POST /v1/scans/{id}/resume (or ``hardship scan --resume``) runs what is left.
 - ``celery``: a plan task on the Redis broker creates the chunks and sends one task per chunk; any
   number of ``hardship worker`` processes run them (see app/jobs/celery_app.py).
 """
@@ -11,48 +13,138 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from sqlalchemy import Engine
 
+from app.db import build_engine
 from app.jobs.chunk import ChunkOutcome, process_chunk
 from app.jobs.config import get_job_settings
 from app.jobs.planner import plan_scan, unfinished_chunk_ids
+from app.observability import configure_logging
 from app.services.policies import PolicyStore
 from app.services.scans import DispatchRequest
 
-__all__ = ["dispatch", "run_scan_inline", "wait_for_inline_scans"]
+__all__ = ["dispatch", "inline_process_count", "run_scan_inline", "wait_for_inline_scans"]
 
 log = logging.getLogger("hardship.jobs")
 
 _threads: set[threading.Thread] = set()
 _threads_lock = threading.Lock()
 
+MAX_AUTO_PROCESSES = 4
+
+
+def inline_process_count(engine: Engine, configured: int) -> int:
+    """How many processes run an inline scan's chunks: 1 on SQLite (one writer at a time), else the
+    configured number, or one per core (at most MAX_AUTO_PROCESSES) when it is 0."""
+    if engine.dialect.name == "sqlite":
+        return 1
+    return configured or max(1, min(os.cpu_count() or 1, MAX_AUTO_PROCESSES))
+
+
+def _run_chunk(engine: Engine, scan_id: int, chunk_id: int, policies: PolicyStore, max_attempts: int) -> bool:
+    """Do one chunk, retrying a failed attempt; False when the scan is to stop (failed or not running)."""
+    jobs = get_job_settings()
+    while True:
+        outcome = process_chunk(
+            engine,
+            scan_id=scan_id,
+            chunk_id=chunk_id,
+            policies=policies,
+            max_attempts=max_attempts,
+            stale_seconds=jobs.scan_chunk_stale_seconds,
+            delay_seconds=jobs.scan_chunk_delay_seconds,
+        )
+        if outcome is ChunkOutcome.RETRY:
+            continue
+        return outcome not in (ChunkOutcome.FAILED, ChunkOutcome.SKIPPED)
+
 
 def run_scan_inline(
-    engine: Engine, scan_id: int, *, policies: PolicyStore, chunk_size: int, max_attempts: int
+    engine: Engine,
+    scan_id: int,
+    *,
+    policies: PolicyStore,
+    chunk_size: int,
+    max_attempts: int,
+    processes: int = 1,
 ) -> None:
     """Plan the scan (once) and run each unfinished chunk until it is done or the scan fails."""
-    jobs = get_job_settings()
     if not plan_scan(engine, scan_id, chunk_size):
         return
-    for chunk_id in unfinished_chunk_ids(engine, scan_id):
-        while True:
-            outcome = process_chunk(
-                engine,
-                scan_id=scan_id,
-                chunk_id=chunk_id,
-                policies=policies,
-                max_attempts=max_attempts,
-                stale_seconds=jobs.scan_chunk_stale_seconds,
-                delay_seconds=jobs.scan_chunk_delay_seconds,
-            )
-            if outcome is ChunkOutcome.RETRY:
-                continue
-            if outcome in (ChunkOutcome.FAILED, ChunkOutcome.SKIPPED):
+    chunk_ids = unfinished_chunk_ids(engine, scan_id)
+    if processes > 1 and len(chunk_ids) > 1:
+        try:
+            _run_in_processes(engine, scan_id, chunk_ids, max_attempts=max_attempts, processes=processes)
+            return
+        except BrokenProcessPool:
+            # A child died (killed, out of memory). What it held stays `running` until it is stale;
+            # this thread does the chunks nobody has claimed, and a resume picks up the rest.
+            log.exception("scan %s: a chunk process died; going on in this process", scan_id)
+            chunk_ids = unfinished_chunk_ids(engine, scan_id, include_running=False)
+    for chunk_id in chunk_ids:
+        if not _run_chunk(engine, scan_id, chunk_id, policies, max_attempts):
+            return
+
+
+# In a chunk process: its own engine and policies, made once by _start_chunk_process.
+_process_engine: Engine | None = None
+_process_policies: PolicyStore | None = None
+
+
+def _start_chunk_process(database_url: str) -> None:
+    global _process_engine, _process_policies
+    settings = get_job_settings()
+    configure_logging(settings.log_level)
+    # One connection is all a chunk process uses.
+    _process_engine = build_engine(
+        settings.model_copy(update={"database_url": database_url, "db_pool_size": 1, "db_max_overflow": 1})
+    )
+    _process_policies = PolicyStore.load(settings.policy_dir)
+
+
+def _run_chunk_in_process(scan_id: int, chunk_id: int, max_attempts: int) -> bool:
+    assert _process_engine is not None and _process_policies is not None
+    return _run_chunk(_process_engine, scan_id, chunk_id, _process_policies, max_attempts)
+
+
+def _run_in_processes(
+    engine: Engine, scan_id: int, chunk_ids: list[int], *, max_attempts: int, processes: int
+) -> None:
+    """Run the chunks in a pool of ``processes`` child processes, a few queued ahead of each."""
+    todo: Iterator[int] = iter(chunk_ids)
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),  # no forked copies of the service's threads
+        initializer=_start_chunk_process,
+        initargs=(engine.url.render_as_string(hide_password=False),),
+    ) as pool:
+
+        def submit(count: int) -> set[Future[bool]]:
+            return {
+                pool.submit(_run_chunk_in_process, scan_id, chunk_id, max_attempts)
+                for chunk_id in _take(todo, count)
+            }
+
+        running = submit(2 * processes)
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            if not all(future.result() for future in finished):
+                for future in running:
+                    future.cancel()  # the scan failed: the chunks not started are left as they are
                 return
-            break  # done, done by someone else, busy elsewhere, or claim lost
+            running |= submit(len(finished))
+
+
+def _take(items: Iterator[int], count: int) -> list[int]:
+    return [item for _, item in zip(range(count), items, strict=False)]
 
 
 def _inline_thread(request: DispatchRequest) -> None:
@@ -63,6 +155,7 @@ def _inline_thread(request: DispatchRequest) -> None:
             policies=request.policies,
             chunk_size=request.chunk_size,
             max_attempts=request.max_attempts,
+            processes=inline_process_count(request.engine, request.inline_processes),
         )
     except Exception:
         log.exception("inline scan %s stopped", request.scan_id)

@@ -81,6 +81,7 @@ class DispatchRequest:
     policies: PolicyStore
     chunk_size: int
     max_attempts: int
+    inline_processes: int = 1  # 0: one per core (see Settings.scan_inline_processes)
 
 
 _dispatcher: Callable[[DispatchRequest], None] | None = None
@@ -306,6 +307,7 @@ def _dispatch_request(
         policies=policies,
         chunk_size=chunk_size or settings.scan_chunk_size,
         max_attempts=settings.scan_chunk_max_attempts,
+        inline_processes=settings.scan_inline_processes,
     )
 
 

@@ -175,3 +175,23 @@ _POOL = [
 def test_coverage_prefixes_select_exactly_the_covered_codes(customer: str, events: list[str]) -> None:
     prefixes = coverage_prefixes(events, CHANGES)
     assert any(customer.startswith(prefix) for prefix in prefixes) is is_covered(customer, events, CHANGES)
+
+
+def _covered_pairwise(customer: str, events: list[str], changes: dict[str, str]) -> bool:
+    """The definition, one pair of codes at a time: is_covered must give the same answer."""
+    customers = {customer, current_region_code(customer, changes)}
+    return any(
+        covers(event, code)
+        for event_code in events
+        for event in (event_code, current_region_code(event_code, changes))
+        for code in customers
+    )
+
+
+@FAST
+@given(
+    customer=st.sampled_from([*_POOL, "62292", "abcdef", "６２００００"]),
+    events=st.lists(st.sampled_from(_POOL), max_size=3),
+)
+def test_is_covered_is_the_pairwise_definition(customer: str, events: list[str]) -> None:
+    assert is_covered(customer, events, CHANGES) is _covered_pairwise(customer, events, CHANGES)
