@@ -143,21 +143,34 @@ def _statement(
     return statement
 
 
-def _account(row: Any) -> Account:
+def _account(
+    account_ref: str,
+    customer_ref: str,
+    product_code: str,
+    status: str,
+    region_code: str,
+    opened_on: date,
+    credit_limit_fen: int,
+    principal_balance_fen: int,
+    interest_balance_fen: int,
+    fee_balance_fen: int,
+    delinquent_since: date | None,
+    last_payment_on: date | None,
+) -> Account:
     """A domain Account from an account row (see :func:`_statement` for why the checks are skipped)."""
     account = _new(Account)
-    _set(account, "account_ref", row.account_ref)
-    _set(account, "customer_ref", row.customer_ref)
-    _set(account, "product_code", row.product_code)
-    _set(account, "status", row.status)
-    _set(account, "region_code", row.region_code)
-    _set(account, "opened_on", row.opened_on)
-    _set(account, "credit_limit", _cents(row.credit_limit_fen))
-    _set(account, "principal_balance", _cents(row.principal_balance_fen))
-    _set(account, "interest_balance", _cents(row.interest_balance_fen))
-    _set(account, "fee_balance", _cents(row.fee_balance_fen))
-    _set(account, "delinquent_since", row.delinquent_since)
-    _set(account, "last_payment_on", row.last_payment_on)
+    _set(account, "account_ref", account_ref)
+    _set(account, "customer_ref", customer_ref)
+    _set(account, "product_code", product_code)
+    _set(account, "status", status)
+    _set(account, "region_code", region_code)
+    _set(account, "opened_on", opened_on)
+    _set(account, "credit_limit", _cents(credit_limit_fen))
+    _set(account, "principal_balance", _cents(principal_balance_fen))
+    _set(account, "interest_balance", _cents(interest_balance_fen))
+    _set(account, "fee_balance", _cents(fee_balance_fen))
+    _set(account, "delinquent_since", delinquent_since)
+    _set(account, "last_payment_on", last_payment_on)
     return account
 
 
@@ -481,7 +494,7 @@ def _work(
             _due_date(session).between(ctx.event.relief_start, ctx.event.relief_end),
         )
     ):
-        statements[line.account_id].append(_statement(*line[1:]))
+        statements[line[0]].append(_statement(*line[1:]))
     existing: dict[int, tuple[int, int]] = {
         row.account_id: (row.id, row.event_version)
         for row in session.execute(
@@ -497,10 +510,10 @@ def _work(
     verdicts: dict[int, _Verdict] = {}
     offers: dict[int, DeferralResult] = {}
     extensions: dict[int, tuple[int, DeferralResult]] = {}
-    for row in accounts:
-        account = _account(row)
-        account_statements = statements.get(row.id, [])
-        enrolled_before = existing.get(row.id)
+    for account_id, *account_values in accounts:
+        account = _account(*account_values)
+        account_statements = statements.get(account_id, [])
+        enrolled_before = existing.get(account_id)
         decision = evaluate_disaster_deferral(
             account,
             account_statements,
@@ -509,17 +522,17 @@ def _work(
             already_enrolled=enrolled_before is not None,
         )
         offer = decision.offer if isinstance(decision.offer, DeferralResult) else None
-        verdicts[row.id] = _Verdict(
-            row.id,
-            row.account_ref,
-            row.customer_ref,
-            row.region_code,
+        verdicts[account_id] = _Verdict(
+            account_id,
+            account.account_ref,
+            account.customer_ref,
+            account.region_code,
             decision.eligible,
             decision.reason_codes,
             offer,
         )
         if offer is not None:
-            offers[row.id] = offer
+            offers[account_id] = offer
         elif (
             enroll
             and enrolled_before is not None
@@ -530,7 +543,7 @@ def _work(
                 account, account_statements, ctx.event, policy=ctx.policy, already_enrolled=False
             )
             if isinstance(again.offer, DeferralResult):
-                extensions[row.id] = (enrolled_before[0], again.offer)
+                extensions[account_id] = (enrolled_before[0], again.offer)
 
     if enroll and offers:
         inserted = _insert_deferrals(session, ctx, offers)

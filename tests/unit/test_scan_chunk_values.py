@@ -3,7 +3,6 @@ loop): the values must be exactly those of the checked constructors, Decimal exp
 
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 
@@ -38,7 +37,7 @@ def test_statement_equals_checked_constructor(fen: int) -> None:
 
 @pytest.mark.parametrize("fen", FEN)
 def test_account_equals_checked_constructor(fen: int) -> None:
-    row = SimpleNamespace(
+    row = dict(
         account_ref="A1",
         customer_ref="C1",
         product_code="STD",
@@ -66,6 +65,6 @@ def test_account_equals_checked_constructor(fen: int) -> None:
         delinquent_since=None,
         last_payment_on=date(2025, 4, 1),
     )
-    fast = _account(row)
+    fast = _account(**row)
     assert fast == checked
     _same(fast, checked, tuple(Account.__dataclass_fields__))
