@@ -6,10 +6,12 @@
         --postgres-admin-url postgresql://postgres@127.0.0.1:5432/postgres
 
 Steps, each timed on a fresh database: `hardship import accounts` and `statements`; a dry-run scan
-(inline executor, `hardship scan --dry-run`); the same dry run with Celery and 1, then 2
-`hardship worker` processes (needs Redis; --skip-celery to leave it out); the hand-written set-based
-SQL baseline for the same selection and insert (baseline.py, on a twin event); an enroll scan
-(`hardship scan --enroll`). The enroll scan's totals must equal the baseline's, to the fen.
+(inline executor, `hardship scan --dry-run`; on PostgreSQL its chunks run in one process per core);
+on PostgreSQL the same dry run in one process (`HARDSHIP_SCAN_INLINE_PROCESSES=1`); the same dry
+run with Celery and 1, then 2 `hardship worker` processes (needs Redis; --skip-celery to leave it
+out); the hand-written set-based SQL baseline for the same selection and insert (baseline.py, on a
+twin event); an enroll scan (`hardship scan --enroll`). The enroll scan's totals must equal the
+baseline's, to the fen.
 Prints a Markdown table row per step and writes results.json beside the data.
 """
 
@@ -183,6 +185,15 @@ def main() -> None:
     bench.rows[-1]["totals"] = dry = scan_totals(output)
     bench.rows[-1]["scan_seconds"] = last_scan_seconds(url)
     print(f"  scan itself: {bench.rows[-1]['scan_seconds']} s; {dry}")
+    if args.database == "postgresql":
+        bench.run(
+            "dry run, inline, 1 process",
+            ["scan", "BENCH-APP", "--dry-run"],
+            HARDSHIP_SCAN_EXECUTOR="inline",
+            HARDSHIP_SCAN_INLINE_PROCESSES="1",
+        )
+        bench.rows[-1]["scan_seconds"] = last_scan_seconds(url)
+        print(f"  scan itself: {bench.rows[-1]['scan_seconds']} s")
     if not args.skip_celery:
         celery_scan(bench, 1)
         celery_scan(bench, 2)
