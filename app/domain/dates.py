@@ -4,13 +4,20 @@ from datetime import date, timedelta
 
 from app.domain.errors import InvalidDate
 
-__all__ = ["add_days", "add_months", "days_between", "days_in_month", "days_past_due"]
+__all__ = ["add_days", "add_months", "days_between", "days_in_month", "days_past_due", "monthly_dates"]
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def days_in_month(year: int, month: int) -> int:
     """Number of days in ``month`` of ``year`` (Gregorian leap years: /4, not /100 unless /400)."""
     if month == 12:
         return 31
+    if month == 2 and 1 <= year <= 9999:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    if 1 <= month <= 11 and 1 <= year <= 9999:
+        return _DAYS_IN_MONTH[month - 1]  # a table: schedules ask once per installment
     return (date(year, month + 1, 1) - date(year, month, 1)).days
 
 
@@ -20,14 +27,30 @@ def add_months(d: date, months: int) -> date:
     DOMAIN.md, "Disaster deferral: the amounts": Jan 31 + 1 month = Feb 28, or Feb 29 in a leap
     year. ``months`` may be negative. Leaving years 1..9999 raises InvalidDate.
     """
-    if isinstance(months, bool) or not isinstance(months, int):
+    if type(months) is not int and (isinstance(months, bool) or not isinstance(months, int)):
         raise InvalidDate(f"months must be an int, got {months!r}")
     years, month_index = divmod(d.month - 1 + months, 12)
     year = d.year + years
     month = month_index + 1
     if not 1 <= year <= 9999:
         raise InvalidDate(f"{d.isoformat()} + {months} months leaves the calendar")
-    return date(year, month, min(d.day, days_in_month(year, month)))
+    day = d.day
+    # Every month has at least 28 days: only a later day needs the target month's length.
+    return date(year, month, day if day <= 28 else min(day, days_in_month(year, month)))
+
+
+def monthly_dates(start: date, count: int) -> list[date]:
+    """``add_months(start, k)`` for k = 1..count (the due dates of a schedule), month by month."""
+    year, month, day = start.year, start.month, start.day
+    dates: list[date] = []
+    for months in range(1, count + 1):
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+            if year > 9999:
+                raise InvalidDate(f"{start.isoformat()} + {months} months leaves the calendar")
+        dates.append(date(year, month, day if day <= 28 else min(day, days_in_month(year, month))))
+    return dates
 
 
 def days_between(start: date, end: date) -> int:

@@ -10,10 +10,10 @@ started on Jan 31 falls due on Feb 28, Mar 31, Apr 30... and the parts always ad
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 from enum import StrEnum
 
-from app.domain.dates import add_months
+from app.domain.dates import monthly_dates
 from app.domain.errors import DomainError, InvalidTerm, InvalidTransition
 from app.domain.money import (
     ZERO,
@@ -46,6 +46,8 @@ __all__ = [
 MAX_TERM_MONTHS = ABSOLUTE_MAX_TERM_MONTHS
 # Working precision for the annuity formula and per-period interest, before the one rounding.
 _PRECISION = 40
+# Exact products of amounts (as money.py's 60 digits) without entering a local context.
+_WIDE = Context(prec=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,23 +194,23 @@ def build_schedule(
     parts = _compute_parts(
         amount, term_months, monthly_fee_rate=fee_rate, annual_interest_rate=interest_rate, method=method
     )
-    installments = tuple(
-        Installment(
-            number=number,
-            due_date=add_months(start_on, number),
-            principal=principal_part,
-            interest=interest,
-            fee=fee,
-            amount=principal_part + interest + fee,
-        )
-        for number, (principal_part, interest, fee) in enumerate(parts, start=1)
-    )
+    installments: list[Installment] = []
+    principal_total = fee_total = interest_total = amount_total = ZERO
+    # One pass: each total is the sum of the installments' parts in order (from ZERO).
+    due_dates = monthly_dates(start_on, len(parts))
+    for number, (principal_part, interest, fee) in enumerate(parts, start=1):
+        amount = principal_part + interest + fee
+        installments.append(Installment(number, due_dates[number - 1], principal_part, interest, fee, amount))
+        principal_total += principal_part
+        fee_total += fee
+        interest_total += interest
+        amount_total += amount
     return Schedule(
-        principal_total=sum((item.principal for item in installments), ZERO),
-        fee_total=sum((item.fee for item in installments), ZERO),
-        interest_total=sum((item.interest for item in installments), ZERO),
-        amount_total=sum((item.amount for item in installments), ZERO),
-        installments=installments,
+        principal_total=principal_total,
+        fee_total=fee_total,
+        interest_total=interest_total,
+        amount_total=amount_total,
+        installments=tuple(installments),
     )
 
 
@@ -239,7 +241,9 @@ def allowed_terms(principal: Decimal, policy: InstallmentPolicy) -> tuple[int, .
     minimum_fen = to_fen(policy.min_installment_amount)
     low = max(1, policy.min_term_months)
     high = min(policy.max_term_months, MAX_TERM_MONTHS)
-    return tuple(n for n in range(low, high + 1) if n == 1 or principal_fen // n >= minimum_fen)
+    # floor(P/n) >= m  <=>  n <= floor(P/m) for a minimum m > 0 (every n when m <= 0): a range.
+    top = high if minimum_fen <= 0 else min(high, principal_fen // minimum_fen)
+    return ((1,) if low == 1 and high >= 1 else ()) + tuple(range(max(low, 2), top + 1))
 
 
 def recommended_term(
@@ -258,9 +262,15 @@ def recommended_term(
     affordable = income * policy.max_income_share
     fee_rate = require_rate(policy.monthly_fee_rate, name="monthly_fee_rate")
     interest_rate = require_rate(policy.annual_interest_rate, name="annual_interest_rate")
+    amount = require_money(principal, name="principal")  # the check allowed_terms makes first
     for term in allowed_terms(principal, policy):
+        # The principal parts add up to P and interest and fees are never negative, so the largest
+        # installment is at least P / term: a term with P > affordable x term cannot fit, and its
+        # schedule need not be computed (the answer is the same, found without the short terms).
+        if amount > _WIDE.multiply(affordable, term):
+            continue
         parts = _compute_parts(
-            require_money(principal),
+            amount,
             term,
             monthly_fee_rate=fee_rate,
             annual_interest_rate=interest_rate,

@@ -6,7 +6,7 @@ the last part.
 """
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
 from app.domain.errors import InvalidMoney, InvalidRate, InvalidTerm
 
@@ -28,6 +28,9 @@ __all__ = [
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# round_money's context: half-up, 60 digits, whatever the calling thread's context says. Passed to
+# quantize directly: entering a local context on every call cost more than the rounding itself.
+_ROUNDING = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow])
 # 15 integer digits (< 10**15 yuan) keep every amount, in fen, far inside a signed 64-bit integer.
 MAX_INTEGER_DIGITS = 15
 
@@ -56,6 +59,8 @@ def parse_money(text: str, *, allow_negative: bool = False) -> Decimal:
 
 def require_money(value: Decimal, *, name: str = "amount") -> Decimal:
     """Check that ``value`` is a finite Decimal (an int is accepted and converted; a float never is)."""
+    if type(value) is Decimal and value.is_finite():
+        return value  # the common case, checked first: the rules call this for every amount
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise InvalidMoney(f"{name} must be a Decimal, not {type(value).__name__}")
     decimal_value = Decimal(value)
@@ -77,17 +82,20 @@ def require_rate(rate: Decimal, *, name: str = "rate") -> Decimal:
 def round_money(value: Decimal) -> Decimal:
     """Round half-up to 0.01: the one rounding rule of the service (DOMAIN.md, "Money and time")."""
     decimal_value = require_money(value)
-    with localcontext() as context:
-        context.prec = 60
-        try:
-            rounded = decimal_value.quantize(CENT, rounding=ROUND_HALF_UP)
-        except InvalidOperation as error:  # pragma: no cover - only for absurdly large values
-            raise InvalidMoney(f"cannot round {value}") from error
+    try:
+        rounded = decimal_value.quantize(CENT, context=_ROUNDING)
+    except InvalidOperation as error:  # pragma: no cover - only for absurdly large values
+        raise InvalidMoney(f"cannot round {value}") from error
     return ZERO if rounded == 0 else rounded
 
 
 def require_cents(value: Decimal, *, name: str = "amount") -> Decimal:
     """Return ``value`` with exactly 2 decimals, refusing a fraction of a fen (InvalidMoney)."""
+    if type(value) is Decimal:
+        # Fast path: an amount already at the fen (see format_money) is returned as it is.
+        text = str(value)
+        if text[-3:-2] == "." and "E" not in text and len(text) < 60:
+            return value if value else ZERO
     decimal_value = require_money(value, name=name)
     with localcontext() as context:
         context.prec = 60
@@ -106,9 +114,8 @@ def from_fen(fen: int) -> Decimal:
     """Convert integer fen to a Decimal with exactly 2 decimals."""
     if isinstance(fen, bool) or not isinstance(fen, int):
         raise InvalidMoney(f"fen must be an int, not {type(fen).__name__}")
-    with localcontext() as context:
-        context.prec = 60
-        return Decimal(fen).scaleb(-2)
+    # Built from text, which is exact whatever the context's precision (no local context needed).
+    return Decimal(f"{fen}E-2")
 
 
 def format_money(value: Decimal) -> str:
@@ -117,6 +124,13 @@ def format_money(value: Decimal) -> str:
     The value must already be rounded to the fen (use :func:`round_money` first); a fraction of a
     fen raises InvalidMoney rather than being rounded silently here.
     """
+    if type(value) is Decimal:
+        # Fast path for an amount already at the fen (nearly all: read from fen or rounded): its
+        # plain text has a point before the last two digits ("E" would mean an exponent), and it
+        # is then exactly what require_cents would format (0 as "0.00").
+        text = str(value)
+        if text[-3:-2] == "." and "E" not in text and len(text) < 60:
+            return text if value else "0.00"
     return f"{require_cents(value):f}"
 
 

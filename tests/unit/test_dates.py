@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.dates import add_days, add_months, days_between, days_in_month, days_past_due
+from app.domain.dates import (
+    add_days,
+    add_months,
+    days_between,
+    days_in_month,
+    days_past_due,
+    monthly_dates,
+)
 from app.domain.errors import InvalidDate
 
 FAST = settings(max_examples=300, deadline=None)
@@ -114,3 +121,26 @@ def test_add_months_never_lands_on_another_month_than_intended(start: date, mont
 @given(start=st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)), months=st.integers(0, 120))
 def test_add_months_increases_strictly_with_the_months(start: date, months: int) -> None:
     assert add_months(start, months) < add_months(start, months + 1)
+
+
+@FAST
+@given(
+    st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)), st.integers(min_value=0, max_value=61)
+)
+def test_monthly_dates_are_add_months_one_by_one(start: date, count: int) -> None:
+    try:
+        expected: list[date] | str = [add_months(start, k) for k in range(1, count + 1)]
+    except InvalidDate as error:
+        expected = str(error)
+    try:
+        got: list[date] | str = monthly_dates(start, count)
+    except InvalidDate as error:
+        got = str(error)
+    assert got == expected
+
+
+@pytest.mark.parametrize("year", [1, 1900, 2000, 2023, 2024, 9999])
+def test_days_in_month_counts_the_calendar(year: int) -> None:
+    for month in range(1, 12):
+        assert days_in_month(year, month) == (date(year, month + 1, 1) - date(year, month, 1)).days
+    assert days_in_month(year, 12) == 31

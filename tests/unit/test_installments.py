@@ -316,3 +316,49 @@ def test_allowed_terms_are_consecutive_and_meet_the_minimum(principal: Decimal) 
     for term in terms_allowed[1:]:
         first = build_schedule(principal, term, date(2025, 1, 15)).installments[0]
         assert first.principal >= DEFAULT.min_installment_amount
+
+
+# --- shortcuts give the answers of the plain definitions ---------------------------------------------
+
+policies = st.builds(
+    InstallmentPolicy,
+    min_term_months=st.integers(min_value=1, max_value=12),
+    max_term_months=st.integers(min_value=1, max_value=60),
+    min_installment_amount=st.integers(min_value=0, max_value=50_000).map(from_fen),
+    monthly_fee_rate=st.sampled_from([Decimal(0), Decimal("0.006"), Decimal("0.0123")]),
+    annual_interest_rate=st.sampled_from([Decimal(0), Decimal("0.12"), Decimal("0.2399")]),
+    method=st.sampled_from(["equal_principal", "annuity"]),
+    max_income_share=st.sampled_from([Decimal("0.5"), Decimal("0.333"), Decimal(1)]),
+)
+principals = st.integers(min_value=-100, max_value=10**9).map(from_fen)
+
+
+@FAST
+@given(principals, policies)
+def test_allowed_terms_are_the_terms_whose_installment_principal_reaches_the_minimum(
+    principal: Decimal, policy: InstallmentPolicy
+) -> None:
+    if principal <= 0:
+        expected: tuple[int, ...] = ()
+    else:
+        fen, minimum = int(principal * 100), int(policy.min_installment_amount * 100)
+        low, high = max(1, policy.min_term_months), min(policy.max_term_months, 60)
+        expected = tuple(n for n in range(low, high + 1) if n == 1 or fen // n >= minimum)
+    assert allowed_terms(principal, policy) == expected
+
+
+@FAST
+@given(principals, st.integers(min_value=0, max_value=10**8).map(from_fen), policies)
+def test_recommended_term_is_the_first_allowed_term_whose_largest_installment_fits(
+    principal: Decimal, income: Decimal, policy: InstallmentPolicy
+) -> None:
+    """Whatever terms the recommendation skips without building their schedule."""
+    affordable = income * policy.max_income_share
+    expected = None
+    if income > 0:
+        for term in allowed_terms(principal, policy):
+            schedule = build_policy_schedule(principal, term, date(2025, 1, 31), policy)
+            if schedule.largest_amount <= affordable:
+                expected = term
+                break
+    assert recommended_term(principal, income, policy) == expected

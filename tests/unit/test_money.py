@@ -1,6 +1,6 @@
 """Money: strict parsing, the one half-up rounding, fen conversion, formatting, equal splits."""
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given, settings
@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 from app.domain.errors import DomainError, InvalidMoney, InvalidTerm
 from app.domain.money import (
     CENT,
+    ZERO,
     format_money,
     from_fen,
     parse_money,
+    require_cents,
+    require_money,
     round_money,
     split_equal_principal,
     to_fen,
@@ -251,3 +254,80 @@ def test_round_money_moves_at_most_half_a_fen(value: Decimal) -> None:
     rounded = round_money(value)
     assert abs(rounded - value) <= Decimal("0.005")
     assert rounded == rounded.quantize(CENT)
+
+
+# --- the fast paths (amounts already at the fen) give exactly what the checked path gives ----------
+
+
+def _checked_cents(value: Decimal) -> Decimal:
+    """require_cents without its fast path: quantize at 60 digits, refuse a fraction of a fen."""
+    with localcontext() as context:
+        context.prec = 60
+        quantized = Decimal(value).quantize(CENT)
+    if quantized != value:
+        raise InvalidMoney(f"fraction of a fen: {value}")
+    return ZERO if quantized == 0 else quantized
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0",
+        "0.00",
+        "-0.00",
+        "0E-2",
+        "0E+2",
+        "5",
+        "5.0",
+        "5.00",
+        "5.000",
+        "-12.50",
+        "1E+5",
+        "1.234E+3",
+        "0.01",
+        "-0.01",
+        "123456789012345.67",
+        "1" * 57 + ".00",
+    ],
+)
+def test_require_cents_and_format_money_agree_with_the_checked_path(text: str) -> None:
+    value = Decimal(text)
+    expected = _checked_cents(value)
+    got = require_cents(value)
+    assert got == expected and got.as_tuple() == expected.as_tuple()
+    assert format_money(value) == f"{expected:f}"
+
+
+@pytest.mark.parametrize("text", ["0.001", "1.005", "-0.005", "NaN", "Infinity", "1E-3"])
+def test_require_cents_still_refuses_fractions_of_a_fen_and_non_finite_values(text: str) -> None:
+    with pytest.raises(InvalidMoney):
+        require_cents(Decimal(text))
+    with pytest.raises(InvalidMoney):
+        format_money(Decimal(text))
+
+
+@FAST
+@given(st.integers(min_value=-(10**20), max_value=10**20), st.integers(min_value=-4, max_value=3))
+def test_fast_paths_equal_the_checked_path(coefficient: int, exponent: int) -> None:
+    value = Decimal(coefficient).scaleb(exponent)
+    try:
+        expected = _checked_cents(value)
+    except InvalidMoney:
+        with pytest.raises(InvalidMoney):
+            require_cents(value)
+        return
+    assert require_cents(value).as_tuple() == expected.as_tuple()
+    assert require_money(value) == value
+    assert format_money(value) == f"{expected:f}"
+
+
+@FAST
+@given(st.integers(min_value=-(10**30), max_value=10**30))
+def test_from_fen_is_exact_whatever_the_context_precision(fen: int) -> None:
+    with localcontext() as context:
+        context.prec = 60
+        expected = Decimal(fen).scaleb(-2)
+    with localcontext() as context:
+        context.prec = 5
+        value = from_fen(fen)
+    assert value.as_tuple() == expected.as_tuple()
