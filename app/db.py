@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings, get_settings
@@ -119,6 +119,15 @@ def transaction_wrote(session: Session) -> bool:
     if connection is None or connection.closed:
         return True
     return bool(connection.info.get(_WROTE, True))
+
+
+def core_connection(session: Session) -> Connection:
+    """The session's connection (in its transaction), to run prebuilt Core statements on the hot
+    paths: ``Session.execute`` adds its ORM statement handling (~80 µs a statement), which plain
+    columns do not need.  Pending ORM changes are flushed first, as ``Session.execute`` would."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection()
 
 
 @contextmanager

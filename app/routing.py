@@ -7,7 +7,8 @@ success that was not written.
 
 A read-only request (its transaction ran only SELECTs: a GET, a quote) is not committed: its
 session is closed in the endpoint's own thread as soon as the endpoint returns, and the route
-finishes without a second trip through the thread pool."""
+finishes without a second trip through the thread pool.  A sync endpoint that wrote and returned
+its final Response itself (``json_response``) is committed in its own thread the same way."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from pydantic_core import to_json
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +29,17 @@ from app.services import auth, idempotency
 from app.services.idempotency import Claim, StoredResponse
 
 REPLAY_HEADER = "Idempotent-Replayed"
+# session.info key of the request that owns the session (set by app.deps.get_session).
+REQUEST_INFO_KEY = "hardship_request"
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """A JSON answer serialised once, as FastAPI would (the same bytes and headers as a response
+    model's JSON), for hot endpoints that build their answer as plain JSON values: returning a
+    Response spares FastAPI's second validation of the model (one more thread-pool hop for a sync
+    endpoint) and the per-value serialiser calls.  The route keeps its ``response_model`` for the
+    OpenAPI document."""
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -114,17 +127,28 @@ def _finish(request: Request, response: Response | None, claim: Claim | None) ->
     return ok
 
 
-def _close_if_read_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps a sync endpoint (run in the thread pool by FastAPI): when it returns and its session's
-    transaction wrote nothing, the session is closed there (returning the connection to the pool),
-    so that the route has nothing left to commit."""
+def _finish_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a sync endpoint (run in the thread pool by FastAPI) to end its unit of work in that
+    thread as soon as it returns, so that the route has nothing left to do in a second trip through
+    the thread pool: a session whose transaction wrote nothing is closed (returning the connection
+    to the pool); one that wrote is finished there (``_finish``: committed with the idempotency
+    record, or rolled back) when the endpoint returned the final Response itself, which nothing
+    after it can change or fail to serialise."""
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         result = endpoint(*args, **kwargs)
         for value in kwargs.values():
-            if isinstance(value, Session) and not transaction_wrote(value):
+            if not isinstance(value, Session):
+                continue
+            if not transaction_wrote(value):
                 value.close()
+            elif isinstance(result, Response):
+                request: Request | None = value.info.get(REQUEST_INFO_KEY)
+                if request is not None and getattr(request.state, "db_session", None) is value:
+                    claim = getattr(request.state, "uow_claim", None)
+                    request.state.uow_claim = None  # finished (or released) here, not by the route
+                    _finish(request, result, claim)
         return result
 
     return run
@@ -133,14 +157,13 @@ def _close_if_read_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 class UnitOfWorkRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _close_if_read_only(endpoint)
+            endpoint = _finish_in_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            claim: Claim | None = None
             key = request.headers.get("idempotency-key")
             if key is not None and request.method == "POST":
                 body = await request.body()
@@ -152,16 +175,22 @@ class UnitOfWorkRoute(APIRoute):
                         media_type=outcome.content_type,
                         headers={REPLAY_HEADER: "true"},
                     )
-                claim = outcome
+                request.state.uow_claim = outcome
             try:
                 response = await original(request)
             except BaseException:
-                await run_in_threadpool(_finish, request, None, claim)
+                await run_in_threadpool(_finish, request, None, getattr(request.state, "uow_claim", None))
                 raise
+            # None when there was no Idempotency-Key, or when the endpoint's thread finished the work.
+            claim: Claim | None = getattr(request.state, "uow_claim", None)
             session: Session | None = getattr(request.state, "db_session", None)
             idle = session is None or not (session.in_transaction() or transaction_wrote(session))
             if claim is None and idle:
-                _finish(request, response, None)  # nothing to commit: no I/O, no thread-pool hop
+                # Closed by the endpoint (read-only) or never used: nothing to commit (committing the
+                # empty session would only begin and end a transaction object), no I/O, no hop.
+                if session is not None:
+                    session.close()
+                    request.state.db_session = None
             else:
                 await run_in_threadpool(_finish, request, response, claim)
             return response

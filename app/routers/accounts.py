@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from app.deps import SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute
+from app.routing import UnitOfWorkRoute, json_response
 from app.schemas.accounts import AccountRead, AccountUpsert
 from app.services import accounts
 from app.services.principal import Principal
@@ -20,14 +20,19 @@ router = APIRouter(
 AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 
 
-@router.get("/{account_ref}", operation_id="accounts-get", responses=problem_responses(404))
+@router.get(
+    "/{account_ref}",
+    operation_id="accounts-get",
+    response_model=AccountRead,
+    responses=problem_responses(404),
+)
 def get_account(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Permission.ACCOUNT_READ))],
     account_ref: str = AccountRef,
-) -> AccountRead:
+) -> Response:
     """The account snapshot, its statements and its current arrangements."""
-    return AccountRead.model_validate(accounts.view_account(session, account_ref).as_dict())
+    return json_response(accounts.view_account(session, account_ref).to_json())
 
 
 @router.put(

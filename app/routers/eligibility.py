@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute
+from app.routing import UnitOfWorkRoute, json_response
 from app.schemas.eligibility import EligibilityRead, EligibilityRequest
 from app.services import eligibility
 from app.services.principal import Principal
@@ -21,7 +21,10 @@ AccountRef = Path(min_length=1, max_length=64, description="Card account id in t
 
 
 @router.post(
-    "/{account_ref}/eligibility", operation_id="eligibility-evaluate", responses=problem_responses(404, 409)
+    "/{account_ref}/eligibility",
+    operation_id="eligibility-evaluate",
+    response_model=EligibilityRead,
+    responses=problem_responses(404, 409),
 )
 def evaluate_eligibility(
     body: EligibilityRequest,
@@ -30,7 +33,7 @@ def evaluate_eligibility(
     lang: LanguageDep,
     principal: Annotated[Principal, Depends(require(Permission.ELIGIBILITY_EVALUATE))],
     account_ref: str = AccountRef,
-) -> EligibilityRead:
+) -> Response:
     """Judge installment_plan, fee_waiver and disaster_deferral; the decision is stored for replay.
 
     Reason words follow Accept-Language (en: English, otherwise Simplified Chinese).
@@ -45,4 +48,4 @@ def evaluate_eligibility(
         actor=principal,
         policies=policies,
     )
-    return EligibilityRead.from_result(result)
+    return json_response(result.to_json())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute
+from app.routing import UnitOfWorkRoute, json_response
 from app.schemas.plans import QuoteRead, QuoteRequest
 from app.services import plans
 from app.services.principal import Principal
@@ -20,7 +20,10 @@ router = APIRouter(
 
 
 @router.post(
-    "/installment-plan", operation_id="quotes-installment-plan", responses=problem_responses(404, 409)
+    "/installment-plan",
+    operation_id="quotes-installment-plan",
+    response_model=QuoteRead,
+    responses=problem_responses(404, 409),
 )
 def quote_installment_plan(
     body: QuoteRequest,
@@ -28,7 +31,7 @@ def quote_installment_plan(
     policies: PoliciesDep,
     lang: LanguageDep,
     principal: Annotated[Principal, Depends(require(Permission.QUOTE))],
-) -> QuoteRead:
+) -> Response:
     """Schedules for several terms (default: the usual terms allowed, plus the recommended one)."""
     quote = plans.quote_plans(
         session,
@@ -38,4 +41,4 @@ def quote_installment_plan(
         policies=policies,
         lang=lang,
     )
-    return QuoteRead.model_validate(quote)
+    return json_response(quote.to_json())

@@ -38,11 +38,8 @@ MoneyIn = Annotated[
 
 
 def _money_out(value: Decimal) -> str:
-    """JSON money.  Amounts reach the schemas already quantised to the fen (read from the database's
-    integer fen, or made by ``round_money``), so the common case is one format call (a quote carries
-    hundreds of amounts); anything else goes through ``format_money``, which refuses a fraction of a fen."""
-    if isinstance(value, Decimal) and value.as_tuple().exponent == -2:
-        return f"{value:f}" if value else "0.00"
+    """JSON money: ``format_money``, whose fast path serves amounts already quantised to the fen (read
+    from the database's integer fen, or made by ``round_money``); it refuses a fraction of a fen."""
     return format_money(value)
 
 

@@ -49,23 +49,6 @@ class EligibilityRead(ReadModel):
     policy_version: str
     programs: list[ProgramRead]
 
-    @classmethod
-    def from_result(cls, result: Any) -> EligibilityRead:
-        """From app.services.eligibility.EligibilityResult."""
-        return cls(
-            decision_id=result.decision_id,
-            policy_version=result.policy_version,
-            programs=[
-                ProgramRead(
-                    program=p.program,
-                    eligible=p.eligible,
-                    reasons=[ReasonRead(code=code, message=message) for code, message in p.reasons],
-                    offer=p.offer,
-                )
-                for p in result.programs
-            ],
-        )
-
 
 class DecisionRead(ReadModel):
     """A stored decision: the inputs snapshot it saw, its outcome and the policy version."""

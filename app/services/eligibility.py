@@ -17,9 +17,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
+from app.db import core_connection
 from app.domain.deferrals import DeferralResult
 from app.domain.eligibility import (
     Decision,
@@ -37,7 +38,7 @@ from app.domain.policy import Policy
 from app.domain.reasons import Program
 from app.domain.regions import is_covered
 from app.persistence import models
-from app.services import audit, clock, portfolio, regions
+from app.services import audit, clock, portfolio
 from app.services.errors import NotFound, RefusalReason
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
@@ -83,6 +84,23 @@ class EligibilityResult:
     decision_id: int
     policy_version: str
     programs: list[ProgramResult]
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer of POST .../eligibility as JSON values, in the fields and order of
+        ``EligibilityRead`` (the offers are JSON-ready already)."""
+        return {
+            "decision_id": self.decision_id,
+            "policy_version": self.policy_version,
+            "programs": [
+                {
+                    "program": p.program,
+                    "eligible": p.eligible,
+                    "reasons": [{"code": code, "message": message} for code, message in p.reasons],
+                    "offer": p.offer,
+                }
+                for p in self.programs
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -236,55 +254,118 @@ def plan_history(session: Session, account_id: int) -> tuple[bool, date | None]:
     return row[0] > 0, row[1]
 
 
-def _open_events(session: Session) -> tuple[DisasterEvent, ...]:
-    """The open events with their regions (one query; an event without regions covers nothing)."""
+# The parts of ``_CONTEXT``, the decision's inputs besides the account: one query, one round trip.
+_OPEN_EVENT_REGION, _ENROLLED_CODE, _OPERATOR_CODE_CHANGE = 0, 1, 2
+
+
+def _context_query() -> Any:
+    """The open events with their regions, the codes of the events the account (``account_id``) is
+    enrolled in, and the operators' region code changes, as one UNION ALL of rows
+    (part, event id, code, occurred_on, relief_start, relief_end, deferral_months, value): ``value``
+    is an event's region code, or a change's new code (``code`` being its old code)."""
     event, region = models.DisasterEvent, models.DisasterRegion
-    rows = session.execute(
+    deferral, change = models.Deferral, models.RegionCodeChange
+    missing = (null(), null(), null(), null(), null())
+    open_event_regions: Any = (
         select(
-            event.id,
-            event.code,
-            event.occurred_on,
-            event.relief_start,
-            event.relief_end,
-            event.deferral_months,
-            region.region_code,
+            literal_column(str(_OPEN_EVENT_REGION)).label("part"),
+            event.id.label("event_id"),
+            event.code.label("code"),
+            event.occurred_on.label("occurred_on"),
+            event.relief_start.label("relief_start"),
+            event.relief_end.label("relief_end"),
+            event.deferral_months.label("deferral_months"),
+            region.region_code.label("value"),
         )
         .join(region, region.disaster_id == event.id)
         .where(event.status == "open")
-        .order_by(event.occurred_on, event.id, region.region_code)
-    ).all()
+    )
+    enrolled_codes: Any = (
+        select(literal_column(str(_ENROLLED_CODE)), null(), event.code, *missing)
+        .join(deferral, deferral.disaster_id == event.id)
+        .where(deferral.account_id == bindparam("account_id"))
+    )
+    operator_changes: Any = select(
+        literal_column(str(_OPERATOR_CODE_CHANGE)), null(), change.old_code, *missing[:4], change.new_code
+    )
+    union = union_all(open_event_regions, enrolled_codes, operator_changes)
+    c = union.selected_columns
+    # The events in the order the rules see them (occurred_on, id), each with its codes sorted.
+    return union.order_by(c.part, c.occurred_on, c.event_id, c.value)
+
+
+def _statements_query() -> Any:
+    s = models.Statement
+    return (
+        select(*portfolio.DOMAIN_STATEMENT_COLUMNS)
+        .where(s.account_id == bindparam("account_id"))
+        .order_by(s.statement_date)
+    )
+
+
+def _account_with_statements_query() -> Any:
+    a, s, plan = models.CardAccount, models.Statement, models.InstallmentPlan
+    active_plan = select(plan.id).where(plan.account_id == a.id, plan.status == "active").exists()
+    last_broken = (
+        select(func.max(plan.ended_on))
+        .where(plan.account_id == a.id, plan.status == "broken")
+        .scalar_subquery()
+    )
+    return (
+        select(
+            a.id,
+            *portfolio.DOMAIN_ACCOUNT_COLUMNS,
+            active_plan,
+            last_broken,
+            *portfolio.DOMAIN_STATEMENT_COLUMNS,
+        )
+        .outerjoin(s, s.account_id == a.id)
+        .where(a.account_ref == bindparam("account_ref"))
+        .order_by(s.statement_date)
+    )
+
+
+# The statements of an evaluation, built once: building a select and its cache key cost more
+# than running it.  They run on the session's connection, as Core (``core_connection``).
+_CONTEXT = _context_query()
+_STATEMENTS = _statements_query()
+_ACCOUNT_WITH_STATEMENTS = _account_with_statements_query()
+_INSERT_DECISION = insert(models.Decision).returning(models.Decision.id)
+
+
+def _decision_context(
+    session: Session, account_id: int, policy: Policy
+) -> tuple[tuple[DisasterEvent, ...], frozenset[str], dict[str, str]]:
+    """The open events with their regions (an event without regions covers nothing), the codes of
+    the events the account is enrolled in, and the region code changes (the policy's, overridden by
+    the operators' for the same old code, as ``regions.region_code_changes``): one query."""
     grouped: dict[int, tuple[Any, list[str]]] = {}
-    for row in rows:
-        grouped.setdefault(row.id, (row, []))[1].append(row.region_code)
-    return tuple(
+    enrolled: list[str] = []
+    changes = dict(policy.region_code_changes)
+    for row in core_connection(session).execute(_CONTEXT, {"account_id": account_id}):
+        part = row[0]
+        if part == _OPEN_EVENT_REGION:
+            grouped.setdefault(row[1], (row, []))[1].append(row[7])
+        elif part == _ENROLLED_CODE:
+            enrolled.append(row[2])
+        else:
+            changes[row[2]] = row[7]
+    events = tuple(
         DisasterEvent(
-            code=row.code,
-            occurred_on=row.occurred_on,
-            relief_start=row.relief_start,
-            relief_end=row.relief_end,
-            deferral_months=row.deferral_months,
+            code=row[2],
+            occurred_on=row[3],
+            relief_start=row[4],
+            relief_end=row[5],
+            deferral_months=row[6],
             region_codes=tuple(codes),
         )
         for row, codes in grouped.values()
     )
-
-
-def _enrolled_codes(session: Session, account_id: int) -> frozenset[str]:
-    codes = session.scalars(
-        select(models.DisasterEvent.code)
-        .join(models.Deferral, models.Deferral.disaster_id == models.DisasterEvent.id)
-        .where(models.Deferral.account_id == account_id)
-    ).all()
-    return frozenset(codes)
+    return events, frozenset(enrolled), changes
 
 
 def _statements(session: Session, account_id: int) -> tuple[Statement, ...]:
-    s = models.Statement
-    rows = session.execute(
-        select(*portfolio.DOMAIN_STATEMENT_COLUMNS)
-        .where(s.account_id == account_id)
-        .order_by(s.statement_date)
-    ).all()
+    rows = core_connection(session).execute(_STATEMENTS, {"account_id": account_id}).all()
     return tuple(portfolio.statement_from_values(row) for row in rows)
 
 
@@ -326,12 +407,13 @@ def _snapshot(
     history: tuple[bool, date | None] | None = None,
 ) -> Snapshot:
     active_plan, last_broken = plan_history(session, account_id) if history is None else history
+    open_events, enrolled_codes, region_code_changes = _decision_context(session, account_id, policy)
     return Snapshot(
         account=account,
         statements=statements,
-        open_events=_open_events(session),
-        enrolled_codes=_enrolled_codes(session, account_id),
-        region_code_changes=regions.region_code_changes(session, policy),
+        open_events=open_events,
+        enrolled_codes=enrolled_codes,
+        region_code_changes=region_code_changes,
         has_active_plan=active_plan,
         last_broken_plan_on=last_broken,
         hardship_reason=hardship_reason,
@@ -346,25 +428,7 @@ def _account_with_statements(
 ) -> tuple[int, Account, tuple[Statement, ...], tuple[bool, date | None]]:
     """The account (as the domain sees it), its statements in date order and its plan history
     (as ``plan_history``), in one query."""
-    a, s, plan = models.CardAccount, models.Statement, models.InstallmentPlan
-    active_plan = select(plan.id).where(plan.account_id == a.id, plan.status == "active").exists()
-    last_broken = (
-        select(func.max(plan.ended_on))
-        .where(plan.account_id == a.id, plan.status == "broken")
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(
-            a.id,
-            *portfolio.DOMAIN_ACCOUNT_COLUMNS,
-            active_plan,
-            last_broken,
-            *portfolio.DOMAIN_STATEMENT_COLUMNS,
-        )
-        .outerjoin(s, s.account_id == a.id)
-        .where(a.account_ref == account_ref)
-        .order_by(s.statement_date)
-    ).all()
+    rows = core_connection(session).execute(_ACCOUNT_WITH_STATEMENTS, {"account_ref": account_ref}).all()
     if not rows:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
     first = rows[0]
@@ -606,21 +670,23 @@ def _insert_decision(
     (inputs, outcome, policy version, actor, time), replayable by ``app.services.decisions``.
     Appending it to the hash-chained audit trail would also serialise every evaluation on the
     chain's lock.  One Core INSERT ... RETURNING, without the ORM's unit of work."""
-    decision = models.Decision
-    decision_id: int = session.execute(
-        insert(decision)
-        .values(
-            account_ref=snapshot.account.account_ref,
-            kind="eligibility",
-            policy_version=policy.version,
-            decided_on=snapshot.today,
-            inputs=snapshot.to_json(),
-            outcome=outcome_json(results, lang=lang),
-            actor=actor.actor,
-            created_at=clock.utcnow(),
+    decision_id: int = (
+        core_connection(session)
+        .execute(
+            _INSERT_DECISION,
+            {
+                "account_ref": snapshot.account.account_ref,
+                "kind": "eligibility",
+                "policy_version": policy.version,
+                "decided_on": snapshot.today,
+                "inputs": snapshot.to_json(),
+                "outcome": outcome_json(results, lang=lang),
+                "actor": actor.actor,
+                "created_at": clock.utcnow(),
+            },
         )
-        .returning(decision.id)
-    ).scalar_one()
+        .scalar_one()
+    )
     return decision_id
 
 

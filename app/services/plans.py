@@ -15,11 +15,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.db import core_connection
 from app.domain.errors import InvalidTransition
+from app.domain.installments import Installment as DomainInstallment
 from app.domain.installments import (
     PlanStatus,
     Schedule,
@@ -103,7 +105,45 @@ class TermQuote:
     total_fee: Decimal
     total_interest: Decimal
     total_amount: Decimal
-    schedule: list[dict[str, Any]]
+    installments: tuple[DomainInstallment, ...]
+
+    @property
+    def schedule(self) -> list[dict[str, Any]]:
+        """The installments as rows (number, due_date, principal, interest, fee, amount)."""
+        return [
+            {
+                "number": item.number,
+                "due_date": item.due_date,
+                "principal": item.principal,
+                "interest": item.interest,
+                "fee": item.fee,
+                "amount": item.amount,
+            }
+            for item in self.installments
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON values, in the fields and order of ``TermQuoteRead`` (money as ``MoneyOut`` text)."""
+        return {
+            "term_months": self.term_months,
+            "first_amount": format_money(self.first_amount),
+            "last_amount": format_money(self.last_amount),
+            "monthly_fee": format_money(self.monthly_fee),
+            "total_fee": format_money(self.total_fee),
+            "total_interest": format_money(self.total_interest),
+            "total_amount": format_money(self.total_amount),
+            "schedule": [
+                {
+                    "number": item.number,
+                    "due_date": item.due_date,
+                    "principal": format_money(item.principal),
+                    "interest": format_money(item.interest),
+                    "fee": format_money(item.fee),
+                    "amount": format_money(item.amount),
+                }
+                for item in self.installments
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -118,19 +158,17 @@ class PlanQuote:
     recommended_term_months: int | None
     quotes: list[TermQuote]
 
-
-def _schedule_rows(schedule: Schedule) -> list[dict[str, Any]]:
-    return [
-        {
-            "number": item.number,
-            "due_date": item.due_date,
-            "principal": item.principal,
-            "interest": item.interest,
-            "fee": item.fee,
-            "amount": item.amount,
+    def to_json(self) -> dict[str, Any]:
+        """The answer of POST /v1/quotes/installment-plan as JSON values (``QuoteRead``)."""
+        return {
+            "account_ref": self.account_ref,
+            "policy_version": self.policy_version,
+            "currency": self.currency,
+            "restructured_principal": format_money(self.restructured_principal),
+            "fees_waived": format_money(self.fees_waived),
+            "recommended_term_months": self.recommended_term_months,
+            "quotes": [quote.to_json() for quote in self.quotes],
         }
-        for item in schedule.installments
-    ]
 
 
 def _term_quote(schedule: Schedule) -> TermQuote:
@@ -143,13 +181,23 @@ def _term_quote(schedule: Schedule) -> TermQuote:
         total_fee=schedule.fee_total,
         total_interest=schedule.interest_total,
         total_amount=schedule.amount_total,
-        schedule=_schedule_rows(schedule),
+        installments=schedule.installments,
     )
 
 
 def _term_refusal(policy: Policy, lang: str, detail: str) -> Refused:
     code = ReasonCode.TERM_NOT_ALLOWED
     return Refused(detail, [RefusalReason(code=code.value, message=policy.reason_message(code, lang))])
+
+
+# Built once (building a select costs more than running this one).  Labelled: run as Core, a
+# money column's row key would be its database name (``..._fen``), not the attribute's.
+_QUOTE_ACCOUNT = select(
+    CardAccount.account_ref,
+    CardAccount.principal_balance.label("principal_balance"),
+    CardAccount.interest_balance.label("interest_balance"),
+    CardAccount.fee_balance.label("fee_balance"),
+).where(CardAccount.account_ref == bindparam("account_ref"))
 
 
 def quote_plans(
@@ -167,14 +215,7 @@ def quote_plans(
     Quotes the amounts only; whether the cardholder may sign is the eligibility decision's job.
     Refused (TERM_NOT_ALLOWED) for a term that is not allowed, or when there is nothing to spread.
     """
-    account = session.execute(
-        select(
-            CardAccount.account_ref,
-            CardAccount.principal_balance,
-            CardAccount.interest_balance,
-            CardAccount.fee_balance,
-        ).where(CardAccount.account_ref == account_ref)
-    ).first()
+    account = core_connection(session).execute(_QUOTE_ACCOUNT, {"account_ref": account_ref}).first()
     if account is None:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
     on = clock.today()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db import core_connection
 from app.domain.policy import Policy
 from app.domain.regions import find_region_code_cycle, is_valid_region_code
 from app.persistence.models import RegionCodeChange
@@ -17,11 +18,13 @@ from app.services.clock import utcnow
 from app.services.errors import Conflict, FieldError, InvalidInput
 from app.services.principal import Principal
 
+_OPERATOR_CHANGES = select(RegionCodeChange.old_code, RegionCodeChange.new_code)  # built once
+
 
 def region_code_changes(session: Session, policy: Policy) -> dict[str, str]:
     """old code -> new code; an operator's entry overrides the policy's for the same old code."""
     changes = dict(policy.region_code_changes)
-    for old, new in session.execute(select(RegionCodeChange.old_code, RegionCodeChange.new_code)):
+    for old, new in core_connection(session).execute(_OPERATOR_CHANGES):
         changes[old] = new
     return changes
 

@@ -1,0 +1,164 @@
+"""The hot endpoints (GET account, eligibility, quote) build their JSON by hand and return it as a
+Response: the bytes must be exactly what their response models (the OpenAPI schema) would give."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.db import unit_of_work
+from app.domain.installments import build_schedule
+from app.domain.model import Account, Statement
+from app.routing import json_response
+from app.schemas.accounts import AccountRead
+from app.schemas.eligibility import EligibilityRead, ProgramRead, ReasonRead
+from app.schemas.plans import QuoteRead
+from app.services.accounts import AccountView
+from app.services.eligibility import EligibilityResult, ProgramResult
+from app.services.plans import PlanQuote, _term_quote
+from tests.conftest import Database, bearer
+from tests.factories import freeze_today, make_account, make_statement
+
+TODAY = date(2025, 7, 15)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    freeze_today(monkeypatch, TODAY)
+
+
+def _view() -> AccountView:
+    account = Account(
+        account_ref="A-1",
+        customer_ref="C-1",
+        product_code="STD_CLASSIC",
+        status="delinquent",
+        region_code="622927",
+        opened_on=date(2020, 1, 15),
+        credit_limit=Decimal("50000.00"),
+        principal_balance=Decimal("9500.10"),
+        interest_balance=Decimal("0.00"),
+        fee_balance=Decimal("-0.00"),
+        delinquent_since=date(2025, 6, 1),
+        last_payment_on=None,
+    )
+    statements = (
+        Statement(date(2025, 6, 1), date(2025, 6, 26), Decimal("3000.00"), Decimal("300.00"), Decimal("0")),
+        Statement(date(2025, 7, 1), date(2025, 7, 26), Decimal("10"), Decimal("1.5"), Decimal("20.00")),
+    )
+    arrangements = {
+        "installment_plans": [
+            {
+                "id": 7,
+                "status": "active",
+                "term_months": 12,
+                "start_on": date(2025, 7, 1),
+                "principal_amount": Decimal("9500.10"),
+                "total_amount": Decimal("9600.00"),
+            }
+        ],
+        "fee_waivers": [
+            {
+                "id": 3,
+                "status": "applied",
+                "fee_amount": Decimal("12.30"),
+                "interest_amount": Decimal("0.00"),
+                "created_at": datetime(2025, 7, 2, 8, 30, tzinfo=UTC).isoformat(),
+            }
+        ],
+        "deferrals": [
+            {
+                "disaster_code": "EV-1",
+                "deferred_amount": Decimal("300.00"),
+                "interest_waived": Decimal("4.56"),
+                "late_fees_waived": Decimal("0.00"),
+            }
+        ],
+        "credit_disputes": [
+            {
+                "id": 9,
+                "status": "submitted",
+                "bureau": "PBOC",
+                "reason_code": "DISASTER_DEFERRAL",
+                "due_by": date(2025, 8, 1),
+                "overdue": False,
+            }
+        ],
+    }
+    return AccountView(account, statements, arrangements)
+
+
+def test_the_account_answer_is_the_account_model_serialised() -> None:
+    view = _view()
+    expected = AccountRead.model_validate(view.as_dict()).model_dump_json().encode()
+    assert json_response(view.to_json()).body == expected
+
+
+def test_the_quote_answer_is_the_quote_model_serialised() -> None:
+    schedules = [
+        build_schedule(Decimal("10000.01"), term, TODAY, monthly_fee_rate=Decimal("0.006"))
+        for term in (1, 6, 12)
+    ] + [build_schedule(Decimal("999.99"), 5, date(2025, 1, 31), annual_interest_rate=Decimal("0.12"))]
+    quote = PlanQuote(
+        account_ref="A-1",
+        policy_version="2025.1",
+        currency="CNY",
+        restructured_principal=Decimal("10000.01"),
+        fees_waived=Decimal("0.00"),
+        recommended_term_months=None,
+        quotes=[_term_quote(schedule) for schedule in schedules],
+    )
+    expected = QuoteRead.model_validate(quote).model_dump_json().encode()
+    assert json_response(quote.to_json()).body == expected
+
+
+def test_the_eligibility_answer_is_the_eligibility_model_serialised() -> None:
+    result = EligibilityResult(
+        decision_id=12,
+        policy_version="2025.1",
+        programs=[
+            ProgramResult(
+                "installment_plan", True, [], {"currency": "CNY", "allowed_terms": [1, 2], "quote": None}
+            ),
+            ProgramResult("fee_waiver", False, [("ACCOUNT_STATUS_INELIGIBLE", "账户状态不符合\n条件")], None),
+            ProgramResult(
+                "disaster_deferral",
+                True,
+                [],
+                {"lines": [{"statement_date": "2025-07-01", "deferred_amount": "300.00"}], "eligible": True},
+            ),
+        ],
+    )
+    expected = EligibilityRead(
+        decision_id=result.decision_id,
+        policy_version=result.policy_version,
+        programs=[
+            ProgramRead(
+                program=p.program,
+                eligible=p.eligible,
+                reasons=[ReasonRead(code=code, message=message) for code, message in p.reasons],
+                offer=p.offer,
+            )
+            for p in result.programs
+        ],
+    )
+    assert json_response(result.to_json()).body == expected.model_dump_json().encode()
+
+
+def test_get_account_answers_the_model_bytes_with_json_headers(
+    db: Database, client: TestClient, keys: dict[str, str]
+) -> None:
+    with unit_of_work(db.engine) as s:
+        account = make_account(s, "A-1", fee_balance="0.00")
+        make_statement(s, account, statement_date=date(2025, 6, 1), due_date=date(2025, 6, 26))
+        make_statement(s, account, statement_date=date(2025, 7, 1), paid_amount="3000.00")
+    response = client.get("/v1/accounts/A-1", headers=bearer(keys["channel"]))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-length"] == str(len(response.content))
+    body = response.json()
+    assert [s["unpaid_amount"] for s in body["statements"]] == ["3000.00", "0.00"]
+    assert response.content == AccountRead.model_validate(body).model_dump_json().encode()
