@@ -10,6 +10,7 @@ from app.db import get_engine, session_factory
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
 from app.routers import ALL_ROUTERS
+from app.services import auth
 from app.services.policies import PolicyStore
 from app.settings import Settings, get_settings
 from app.web import mount as mount_agent_ui
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.state.policies = PolicyStore.load(settings.policy_dir)
+    auth.dummy_password_hash()  # before the first login, so that no login pays for it
     install_problem_handlers(app)
     for router in ALL_ROUTERS:
         app.include_router(router)

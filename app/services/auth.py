@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import secrets
@@ -35,8 +36,14 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 KEY_CACHE_SECONDS = 30.0
 KEY_CACHE_MAX_ENTRIES = 10_000
 _hasher = PasswordHasher()
-# Verifying against this keeps the time of an unknown-user login equal to a known one.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """A hash to verify against when the user does not exist, so that an unknown user's login takes
+    as long as a wrong password. Made once per process by the web app at start (app.main), not at
+    import: an argon2 hash would cost every CLI command and chunk process ~0.1 s."""
+    return _hasher.hash("not-a-real-password")
 
 
 def _hash_secret(secret: str) -> str:
@@ -226,7 +233,7 @@ def authenticate_user(
     now = utcnow()
     if user is None or user.disabled_at is not None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(dummy_password_hash(), password)
         return LoginOutcome(None)
     if user.locked_until is not None and _naive(user.locked_until) > _naive(now):
         return LoginOutcome(None, locked=True)
