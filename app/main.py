@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from app.db import get_engine, session_factory
+from app.jobs.executors import recover_inline_scans
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
 from app.routers import ALL_ROUTERS
@@ -22,10 +27,31 @@ Authenticate with `Authorization: Bearer <api key>`. Errors are `application/pro
 Every creating POST honours an `Idempotency-Key` header. Money is a string with two decimals."""
 
 
+log = logging.getLogger("hardship.main")
+
+
+def _recover_scans(app: FastAPI) -> None:
+    try:
+        recovered = recover_inline_scans(app.state.engine, app.state.policies, app.state.settings)
+    except Exception:  # the database may be down: the service starts anyway and says so in /healthz
+        log.exception("could not look for unfinished inline scans")
+        return
+    if recovered:
+        log.info("running unfinished inline scans again: %s", recovered)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.settings.scan_inline_recover_on_start:
+        await run_in_threadpool(_recover_scans, app)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     app = FastAPI(
+        lifespan=_lifespan,
         title="hardship",
         version="1.0.0",
         description=API_DESCRIPTION,

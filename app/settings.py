@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Inline executor: processes that run a scan's chunks side by side. 0: one per core, at most 4.
     # On SQLite always 1 (one writer at a time).
     scan_inline_processes: int = Field(default=0, ge=0, le=64)
+    # At start-up the service runs again the inline scans that a stopped process left unfinished.
+    scan_inline_recover_on_start: bool = True
     celery_broker_url: str = Field(
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("HARDSHIP_CELERY_BROKER_URL", "CELERY_BROKER_URL"),

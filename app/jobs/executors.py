@@ -4,8 +4,11 @@
   the chunks (works with ``hardship serve`` on SQLite, and in the CLI). On PostgreSQL the chunks run
   side by side in ``scan_inline_processes`` child processes (one per core by default, at most 4):
   evaluating the rules is Python, so threads would share one core. Each child loads the policies
-  and connects as a Celery worker does; claims keep a chunk to one process. If the process dies, the
-  scan stays ``running``: POST /v1/scans/{id}/resume (or ``hardship scan --resume``) runs what is left.
+  and connects as a Celery worker does; claims keep a chunk to one process. If the process stops
+  (a restart, a crash), the service runs the scan again when it starts (``recover_inline_scans``,
+  from app.main): chunks the stopped process held are taken over once their claim is stale; on
+  PostgreSQL an advisory lock keeps each scan to one running process. POST /v1/scans/{id}/resume
+  (or ``hardship scan --resume``) does the same by hand, and also restarts a failed scan.
 - ``celery``: a plan task on the Redis broker creates the chunks and sends one task per chunk; any
   number of ``hardship worker`` processes run them (see app/jobs/celery_app.py).
 """
@@ -20,18 +23,27 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 
 from app.db import build_engine
 from app.jobs.chunk import ChunkOutcome, process_chunk
 from app.jobs.config import get_job_settings
 from app.jobs.planner import plan_scan, unfinished_chunk_ids
 from app.observability import configure_logging
+from app.persistence.models import Scan
 from app.services.policies import PolicyStore
-from app.services.scans import DispatchRequest
+from app.services.scans import ACTIVE_STATUSES, DispatchRequest
+from app.settings import Settings
 
-__all__ = ["dispatch", "inline_process_count", "run_scan_inline", "wait_for_inline_scans"]
+__all__ = [
+    "dispatch",
+    "inline_process_count",
+    "recover_inline_scans",
+    "run_scan_inline",
+    "wait_for_inline_scans",
+]
 
 log = logging.getLogger("hardship.jobs")
 
@@ -76,22 +88,100 @@ def run_scan_inline(
     max_attempts: int,
     processes: int = 1,
 ) -> None:
-    """Plan the scan (once) and run each unfinished chunk until it is done or the scan fails."""
-    if not plan_scan(engine, scan_id, chunk_size):
+    """Plan the scan (once) and run each unfinished chunk until the scan has succeeded or failed.
+
+    On PostgreSQL one process at a time runs a given scan inline (an advisory lock, held while it
+    runs): a recovery at start-up leaves alone a scan that a live process is running.
+    """
+    with _runner_lock(engine, scan_id) as runner:
+        if not runner:
+            log.info("scan %s is being run by another process", scan_id)
+            return
+        if not plan_scan(engine, scan_id, chunk_size):
+            return
+        chunk_ids = unfinished_chunk_ids(engine, scan_id)
+        if processes > 1 and len(chunk_ids) > 1:
+            try:
+                _run_in_processes(engine, scan_id, chunk_ids, max_attempts=max_attempts, processes=processes)
+                chunk_ids = []
+            except BrokenProcessPool:
+                # A child died (killed, out of memory): this thread goes on with the chunks nobody
+                # holds; what the child held is taken over below once its claim is stale.
+                log.exception("scan %s: a chunk process died; going on in this process", scan_id)
+                chunk_ids = unfinished_chunk_ids(engine, scan_id, include_running=False)
+        for chunk_id in chunk_ids:
+            if not _run_chunk(engine, scan_id, chunk_id, policies, max_attempts):
+                return
+        _finish_held_chunks(engine, scan_id, policies, max_attempts)
+
+
+def _finish_held_chunks(engine: Engine, scan_id: int, policies: PolicyStore, max_attempts: int) -> None:
+    """Chunks still unfinished after a pass are held by a claim: a dead process's (after a restart,
+    or a chunk process that died) or a live Celery worker's. Try them again until they are done by
+    their holder, or their claim is stale and ours (``scan_chunk_stale_seconds``), or the scan ends."""
+    poll = min(max(get_job_settings().scan_chunk_stale_seconds / 5, 0.2), 10.0)
+    while _scan_status(engine, scan_id) == "running":
+        chunk_ids = unfinished_chunk_ids(engine, scan_id)
+        if not chunk_ids:
+            return
+        time.sleep(poll)
+        for chunk_id in chunk_ids:
+            if not _run_chunk(engine, scan_id, chunk_id, policies, max_attempts):
+                return
+
+
+def _scan_status(engine: Engine, scan_id: int) -> str | None:
+    with engine.connect() as connection:
+        return connection.scalar(select(Scan.status).where(Scan.id == scan_id))
+
+
+# Advisory lock class of "a process is running this scan inline" (the two-key form, apart from the
+# audit chain's one-key lock).
+SCAN_RUNNER_LOCK_CLASS = 0x5CA7
+
+
+@contextmanager
+def _runner_lock(engine: Engine, scan_id: int) -> Iterator[bool]:
+    """True while this process holds the scan's runner lock (always True on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        yield True
         return
-    chunk_ids = unfinished_chunk_ids(engine, scan_id)
-    if processes > 1 and len(chunk_ids) > 1:
+    with engine.connect() as connection:
+        key = {"kind": SCAN_RUNNER_LOCK_CLASS, "id": scan_id % 2**31}
+        held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:kind, :id)"), key))
+        connection.commit()
         try:
-            _run_in_processes(engine, scan_id, chunk_ids, max_attempts=max_attempts, processes=processes)
-            return
-        except BrokenProcessPool:
-            # A child died (killed, out of memory). What it held stays `running` until it is stale;
-            # this thread does the chunks nobody has claimed, and a resume picks up the rest.
-            log.exception("scan %s: a chunk process died; going on in this process", scan_id)
-            chunk_ids = unfinished_chunk_ids(engine, scan_id, include_running=False)
-    for chunk_id in chunk_ids:
-        if not _run_chunk(engine, scan_id, chunk_id, policies, max_attempts):
-            return
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:kind, :id)"), key)
+                connection.commit()
+
+
+def recover_inline_scans(engine: Engine, policies: PolicyStore, settings: Settings) -> list[int]:
+    """Run again the inline scans left queued or running by a process that stopped (a restart, a
+    crash): each in a background thread, as when it was started. Chunks that the stopped process
+    held are taken over once their claim is stale. Returns the scan ids handed to a thread; a scan
+    that another live process is running is left to it (see run_scan_inline)."""
+    with engine.connect() as connection:
+        scans = connection.execute(
+            select(Scan.id, Scan.chunk_size).where(
+                Scan.executor == "inline", Scan.status.in_(ACTIVE_STATUSES)
+            )
+        ).all()
+    for scan_id, chunk_size in scans:
+        dispatch(
+            DispatchRequest(
+                scan_id=scan_id,
+                executor="inline",
+                engine=engine,
+                policies=policies,
+                chunk_size=chunk_size or settings.scan_chunk_size,
+                max_attempts=settings.scan_chunk_max_attempts,
+                inline_processes=settings.scan_inline_processes,
+            )
+        )
+    return [scan_id for scan_id, _ in scans]
 
 
 # In a chunk process: its own engine and policies, made once by _start_chunk_process.
