@@ -455,17 +455,14 @@ class ScanChunk(Base):
 
 class ScanResult(Base):
     __tablename__ = "scan_result"
-    __table_args__ = (
-        UniqueConstraint("scan_id", "account_id"),
-        Index("ix_scan_result_scan_eligible", "scan_id", "eligible", "account_id"),
-    )
+    __table_args__ = (Index("ix_scan_result_scan_eligible", "scan_id", "eligible", "account_id"),)
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    # No foreign keys on scan_id and account_id: PostgreSQL checked them with a query and a row lock
-    # per result row, the costliest part of a scan's database work. Both ids are read in the chunk's
-    # own transaction, and scans and accounts are never deleted (migration 5d1c0e7a9b31).
-    scan_id: Mapped[int] = mapped_column(Id)
-    account_id: Mapped[int] = mapped_column(Id)
+    # Keyed by (scan, account): one result per account and scan. No foreign keys: PostgreSQL checked
+    # them with a query and a row lock per result row, the costliest part of a scan's database work.
+    # Both ids are read in the chunk's own transaction, and scans and accounts are never deleted
+    # (migration 5d1c0e7a9b31).
+    scan_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
     account_ref: Mapped[str] = mapped_column(String(64))
     customer_ref: Mapped[str] = mapped_column(String(64))
     region_code: Mapped[str] = mapped_column(String(6))
