@@ -154,6 +154,8 @@ def new_page(browser: Any, base_url: str, watch: Watch) -> Iterator[Any]:
 def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
     """With the keyboard only: the username field has the focus, Tab to the password, Enter."""
     page.goto("/agent/login")
+    # autofocus is applied after the load event: on a busy machine keys typed before it are lost.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
