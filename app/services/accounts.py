@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -56,39 +56,15 @@ class AccountView:
     arrangements: dict[str, list[dict[str, Any]]]
 
     def as_dict(self) -> dict[str, Any]:
-        a = self.account
-        return {
-            "account_ref": a.account_ref,
-            "customer_ref": a.customer_ref,
-            "product_code": a.product_code,
-            "status": a.status,
-            "region_code": a.region_code,
-            "opened_on": a.opened_on,
-            "credit_limit": a.credit_limit,
-            "principal_balance": a.principal_balance,
-            "interest_balance": a.interest_balance,
-            "fee_balance": a.fee_balance,
-            "total_balance": a.total_balance,
-            "delinquent_since": a.delinquent_since,
-            "last_payment_on": a.last_payment_on,
-            "days_past_due": a.days_past_due_on(today()),
-            "statements": [
-                {
-                    "statement_date": s.statement_date,
-                    "due_date": s.due_date,
-                    "statement_balance": s.statement_balance,
-                    "minimum_due": s.minimum_due,
-                    "paid_amount": s.paid_amount,
-                    "unpaid_amount": s.unpaid_amount,
-                }
-                for s in self.statements
-            ],
-            "arrangements": self.arrangements,
-        }
+        """The account with its statements and arrangements, amounts as Decimal (the web UI, PUT)."""
+        return self._fields(_unchanged)
 
     def to_json(self) -> dict[str, Any]:
         """The answer of GET /v1/accounts/{ref} as JSON values, in the fields and order of
         ``AccountRead`` (money as ``format_money`` text, what ``MoneyOut`` gives)."""
+        return self._fields(format_money)
+
+    def _fields(self, money: Callable[[Decimal], Any]) -> dict[str, Any]:
         a = self.account
         arrangements = self.arrangements
         return {
@@ -98,11 +74,11 @@ class AccountView:
             "status": a.status,
             "region_code": a.region_code,
             "opened_on": a.opened_on,
-            "credit_limit": format_money(a.credit_limit),
-            "principal_balance": format_money(a.principal_balance),
-            "interest_balance": format_money(a.interest_balance),
-            "fee_balance": format_money(a.fee_balance),
-            "total_balance": format_money(a.total_balance),
+            "credit_limit": money(a.credit_limit),
+            "principal_balance": money(a.principal_balance),
+            "interest_balance": money(a.interest_balance),
+            "fee_balance": money(a.fee_balance),
+            "total_balance": money(a.total_balance),
             "delinquent_since": a.delinquent_since,
             "last_payment_on": a.last_payment_on,
             "days_past_due": a.days_past_due_on(today()),
@@ -110,10 +86,10 @@ class AccountView:
                 {
                     "statement_date": s.statement_date,
                     "due_date": s.due_date,
-                    "statement_balance": format_money(s.statement_balance),
-                    "minimum_due": format_money(s.minimum_due),
-                    "paid_amount": format_money(s.paid_amount),
-                    "unpaid_amount": format_money(s.unpaid_amount),
+                    "statement_balance": money(s.statement_balance),
+                    "minimum_due": money(s.minimum_due),
+                    "paid_amount": money(s.paid_amount),
+                    "unpaid_amount": money(s.unpaid_amount),
                 }
                 for s in self.statements
             ],
@@ -121,31 +97,35 @@ class AccountView:
                 "installment_plans": [
                     {
                         **p,
-                        "principal_amount": format_money(p["principal_amount"]),
-                        "total_amount": format_money(p["total_amount"]),
+                        "principal_amount": money(p["principal_amount"]),
+                        "total_amount": money(p["total_amount"]),
                     }
                     for p in arrangements["installment_plans"]
                 ],
                 "fee_waivers": [
                     {
                         **w,
-                        "fee_amount": format_money(w["fee_amount"]),
-                        "interest_amount": format_money(w["interest_amount"]),
+                        "fee_amount": money(w["fee_amount"]),
+                        "interest_amount": money(w["interest_amount"]),
                     }
                     for w in arrangements["fee_waivers"]
                 ],
                 "deferrals": [
                     {
                         **d,
-                        "deferred_amount": format_money(d["deferred_amount"]),
-                        "interest_waived": format_money(d["interest_waived"]),
-                        "late_fees_waived": format_money(d["late_fees_waived"]),
+                        "deferred_amount": money(d["deferred_amount"]),
+                        "interest_waived": money(d["interest_waived"]),
+                        "late_fees_waived": money(d["late_fees_waived"]),
                     }
                     for d in arrangements["deferrals"]
                 ],
                 "credit_disputes": arrangements["credit_disputes"],
             },
         }
+
+
+def _unchanged(amount: Decimal) -> Decimal:
+    return amount
 
 
 def _has(model: Any) -> Any:
