@@ -38,7 +38,7 @@ from app.domain.policy import Policy
 from app.domain.reasons import Program
 from app.domain.regions import is_covered
 from app.persistence import models
-from app.services import audit, clock, portfolio
+from app.services import audit, clock, portfolio, regions
 from app.services.errors import NotFound, RefusalReason
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
@@ -337,11 +337,11 @@ def _decision_context(
     session: Session, account_id: int, policy: Policy
 ) -> tuple[tuple[DisasterEvent, ...], frozenset[str], dict[str, str]]:
     """The open events with their regions (an event without regions covers nothing), the codes of
-    the events the account is enrolled in, and the region code changes (the policy's, overridden by
-    the operators' for the same old code, as ``regions.region_code_changes``): one query."""
+    the events the account is enrolled in, and the region code changes (the policy's with the
+    operators', ``regions.merge_code_changes``): one query."""
     grouped: dict[int, tuple[Any, list[str]]] = {}
     enrolled: list[str] = []
-    changes = dict(policy.region_code_changes)
+    operator_changes: list[tuple[str, str]] = []
     for row in core_connection(session).execute(_CONTEXT, {"account_id": account_id}):
         part = row[0]
         if part == _OPEN_EVENT_REGION:
@@ -349,7 +349,7 @@ def _decision_context(
         elif part == _ENROLLED_CODE:
             enrolled.append(row[2])
         else:
-            changes[row[2]] = row[7]
+            operator_changes.append((row[2], row[7]))
     events = tuple(
         DisasterEvent(
             code=row[2],
@@ -361,7 +361,7 @@ def _decision_context(
         )
         for row, codes in grouped.values()
     )
-    return events, frozenset(enrolled), changes
+    return events, frozenset(enrolled), regions.merge_code_changes(policy, operator_changes)
 
 
 def _statements(session: Session, account_id: int) -> tuple[Statement, ...]:

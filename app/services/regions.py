@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,10 +23,15 @@ _OPERATOR_CHANGES = select(RegionCodeChange.old_code, RegionCodeChange.new_code)
 
 
 def region_code_changes(session: Session, policy: Policy) -> dict[str, str]:
+    """old code -> new code: the policy's table with the operators' entries (see merge_code_changes)."""
+    rows = core_connection(session).execute(_OPERATOR_CHANGES)
+    return merge_code_changes(policy, ((old, new) for old, new in rows))
+
+
+def merge_code_changes(policy: Policy, operator_changes: Iterable[tuple[str, str]]) -> dict[str, str]:
     """old code -> new code; an operator's entry overrides the policy's for the same old code."""
     changes = dict(policy.region_code_changes)
-    for old, new in core_connection(session).execute(_OPERATOR_CHANGES):
-        changes[old] = new
+    changes.update(operator_changes)
     return changes
 
 
