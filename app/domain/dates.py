@@ -40,17 +40,8 @@ def add_months(d: date, months: int) -> date:
 
 
 def monthly_dates(start: date, count: int) -> list[date]:
-    """``add_months(start, k)`` for k = 1..count (the due dates of a schedule), month by month."""
-    year, month, day = start.year, start.month, start.day
-    dates: list[date] = []
-    for months in range(1, count + 1):
-        month += 1
-        if month == 13:
-            year, month = year + 1, 1
-            if year > 9999:
-                raise InvalidDate(f"{start.isoformat()} + {months} months leaves the calendar")
-        dates.append(date(year, month, day if day <= 28 else min(day, days_in_month(year, month))))
-    return dates
+    """``add_months(start, k)`` for k = 1..count (the due dates of a schedule)."""
+    return [add_months(start, months) for months in range(1, count + 1)]
 
 
 def days_between(start: date, end: date) -> int:
