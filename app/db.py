@@ -103,6 +103,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     @event.listens_for(factory, "after_begin")
     def _on_session_begin(session: Session, _transaction: Any, connection: Any) -> None:
         session.info[_CONNECTION] = connection
+        # Each transaction reads the business date afresh (app.services.clock.today).
+        session.info.pop("hardship_business_date", None)
 
     return factory
 

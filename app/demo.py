@@ -95,7 +95,7 @@ def build_demo_rows(
 
 def load_demo(session: Session, *, accounts: int = 200) -> list[str]:
     """Loads the demo data and returns the lines to print (keys and logins)."""
-    on = today()
+    on = today(session)
     account_rows, statement_rows = build_demo_rows(accounts, on)
     portfolio.upsert_account_rows(session, account_rows)
     ids = {

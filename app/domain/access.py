@@ -42,6 +42,8 @@ class Permission(StrEnum):
     DISPUTE_TRANSITION = "dispute:transition"
     AUDIT_READ = "audit:read"
     KEY_MANAGE = "key:manage"
+    BUSINESS_DATE_READ = "business_date:read"
+    BUSINESS_DATE_MANAGE = "business_date:manage"
 
 
 C, A, S, B, AU, AD = (
@@ -84,6 +86,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DISPUTE_TRANSITION: frozenset({S}),
     Permission.AUDIT_READ: frozenset({AU, AD}),
     Permission.KEY_MANAGE: frozenset({AD}),
+    Permission.BUSINESS_DATE_READ: frozenset(Role),
+    Permission.BUSINESS_DATE_MANAGE: frozenset({AD}),
 }
 
 

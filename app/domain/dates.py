@@ -1,10 +1,18 @@
 """Calendar arithmetic on plain dates (no time zones; DOMAIN.md, "Money and time")."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from app.domain.errors import InvalidDate
 
-__all__ = ["add_days", "add_months", "days_between", "days_in_month", "days_past_due", "monthly_dates"]
+__all__ = [
+    "add_days",
+    "add_months",
+    "business_date",
+    "days_between",
+    "days_in_month",
+    "days_past_due",
+    "monthly_dates",
+]
 
 
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -65,3 +73,14 @@ def add_days(d: date, days: int) -> date:
         return d + timedelta(days=days)
     except OverflowError as error:
         raise InvalidDate(f"{d.isoformat()} + {days} days leaves the calendar") from error
+
+
+def business_date(now: datetime, zone: tzinfo, pinned: date | None = None) -> date:
+    """The bank's calendar day (DOMAIN.md, "The business date"): the pinned date when an admin pinned
+    one, else the date of the aware instant ``now`` in the bank's zone (Asia/Shanghai by default: from
+    00:00 to 08:00 there the UTC date is still yesterday)."""
+    if pinned is not None:
+        return pinned
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    return now.astimezone(zone).date()

@@ -379,6 +379,18 @@ class DisasterAmendment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class BusinessDatePin(Base):
+    """The business date an admin pinned for every process (at most one row, id 1)."""
+
+    __tablename__ = "business_date_pin"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pinned_on: Mapped[date] = mapped_column(Date)
+    pinned_by: Mapped[str] = mapped_column(String(100))
+    pinned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class RegionCodeChange(Base):
     """Operator-maintained additions to the policy's table of administrative code changes."""
 

@@ -8,6 +8,7 @@ from app.routers import (
     accounts,
     approvals,
     audit_events,
+    business_date,
     credit_disputes,
     decisions,
     deferrals,
@@ -23,6 +24,7 @@ from app.routers import (
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
+    business_date.router,
     accounts.router,
     audit_events.router,
     eligibility.router,

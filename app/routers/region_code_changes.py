@@ -30,7 +30,7 @@ def list_region_code_changes(
     principal: Annotated[Principal, Depends(require(Permission.DISASTER_READ))],
 ) -> RegionCodeChangeList:
     """The code change table in force (old -> new): the policy's entries and the operators' additions."""
-    entries = regions.list_region_code_changes(session, policy=policies.in_force(today()))
+    entries = regions.list_region_code_changes(session, policy=policies.in_force(today(session)))
     return RegionCodeChangeList(items=[RegionCodeChangeRead.model_validate(e) for e in entries])
 
 
@@ -49,6 +49,6 @@ def create_region_code_change(
         effective_on=body.effective_on,
         note=body.note,
         actor=principal,
-        policy=policies.in_force(today()),
+        policy=policies.in_force(today(session)),
     )
     return RegionCodeChangeRead.model_validate(entry)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +55,7 @@ class AccountView:
     account: Account
     statements: tuple[Statement, ...]
     arrangements: dict[str, list[dict[str, Any]]]
+    as_of: date  # the business date the view was read on (days past due count to it)
 
     def as_dict(self) -> dict[str, Any]:
         """The account with its statements and arrangements, amounts as Decimal (the web UI, PUT)."""
@@ -81,7 +83,7 @@ class AccountView:
             "total_balance": money(a.total_balance),
             "delinquent_since": a.delinquent_since,
             "last_payment_on": a.last_payment_on,
-            "days_past_due": a.days_past_due_on(today()),
+            "days_past_due": a.days_past_due_on(self.as_of),
             "statements": [
                 {
                     "statement_date": s.statement_date,
@@ -201,7 +203,7 @@ def view_account(session: Session, account_ref: str) -> AccountView:
             .where(c.account_id == account_id)
             .order_by(c.id.desc())
         ).all()
-    on = today()
+    on = today(session)
     arrangements: dict[str, list[dict[str, Any]]] = {
         "installment_plans": [
             {
@@ -245,7 +247,7 @@ def view_account(session: Session, account_ref: str) -> AccountView:
             for c in disputes
         ],
     }
-    return AccountView(account, statements, arrangements)
+    return AccountView(account, statements, arrangements, on)
 
 
 def upsert_account(

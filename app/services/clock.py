@@ -1,13 +1,42 @@
-"""The only place the services read the clock; the domain is handed `today` as an argument."""
+"""The only place the services read the clock; the domain is handed `today` as an argument.
+
+`today(session)` is the bank's business date (DOMAIN.md, "The business date"): the date in
+`HARDSHIP_BUSINESS_TIMEZONE` (Asia/Shanghai by default), unless an admin pinned one for every
+process (`business_date_pin`).  It is read once per session and remembered there, so that one unit
+of work never straddles midnight."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.dates import business_date
+from app.persistence.models import BusinessDatePin
+from app.settings import get_settings
+
+_SESSION_KEY = "hardship_business_date"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def today() -> date:
-    return utcnow().date()
+def pinned_date(session: Session) -> date | None:
+    """The date an admin pinned, if any."""
+    return session.execute(select(BusinessDatePin.pinned_on).where(BusinessDatePin.id == 1)).scalar()
+
+
+def today(session: Session) -> date:
+    """The business date for this unit of work."""
+    remembered = session.info.get(_SESSION_KEY)
+    if remembered is None:
+        remembered = business_date(utcnow(), get_settings().business_zone, pinned_date(session))
+        session.info[_SESSION_KEY] = remembered
+    return remembered
+
+
+def forget_today(session: Session) -> None:
+    """Read the business date again at the next `today(session)` (after a pin or an unpin)."""
+    session.info.pop(_SESSION_KEY, None)

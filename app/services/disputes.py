@@ -134,7 +134,7 @@ def file_for_disaster(
 ) -> tuple[int, int]:
     """Record the event's disputes in one statement; returns (created, existing)."""
     event = get_event_row(session, disaster_code)
-    on = today()
+    on = today(session)
     rules = policies.in_force(on).disputes
     due_by = dispute_due_by(on, rules.due_days)
     now = utcnow()
@@ -239,7 +239,7 @@ def create_dispute(
     if errors:
         raise InvalidInput("The dispute has invalid fields: " + ", ".join(e.field for e in errors), errors)
     account = get_account_row(session, account_ref)
-    on = today()
+    on = today(session)
     now = utcnow()
     dispute = CreditDispute(
         account_id=account.id,
@@ -304,7 +304,7 @@ def list_disputes(
     limit: int = 100,
 ) -> list[DisputeView]:
     """A page of disputes in filing order; filter by event, status, or overdue (open and past due_by)."""
-    on = today()
+    on = today(session)
     query = _filtered(disaster_code, status, overdue, on).where(CreditDispute.id > after_id)
     rows = session.execute(query.order_by(CreditDispute.id).limit(limit)).all()
     return [_view(row, on) for row in rows]
@@ -318,7 +318,7 @@ def dispute_csv_rows(
     overdue: bool | None = None,
 ) -> list[tuple[Any, ...]]:
     """Every matching dispute as CSV rows (DISPUTE_CSV_HEADER), for the export."""
-    on = today()
+    on = today(session)
     rows = session.execute(_filtered(disaster_code, status, overdue, on).order_by(CreditDispute.id)).all()
     return [_view(row, on).as_row() for row in rows]
 
@@ -327,7 +327,7 @@ def get_dispute(session: Session, dispute_id: int) -> DisputeView:
     row = session.execute(_query().where(CreditDispute.id == dispute_id)).first()
     if row is None:
         raise NotFound(f"No credit dispute {dispute_id}.")
-    return _view(row, today())
+    return _view(row, today(session))
 
 
 def transition_dispute(

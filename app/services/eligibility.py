@@ -710,7 +710,7 @@ def evaluate_account(
     ``app.services.decisions.replay_decision`` can re-run it. NotFound for an unknown account.
     """
     account_id, account, statements, history = _account_with_statements(session, account_ref)
-    on = clock.today()
+    on = clock.today(session)
     policy = policies.in_force(on)
     snapshot = _snapshot(
         session,

@@ -218,7 +218,7 @@ def quote_plans(
     account = core_connection(session).execute(_QUOTE_ACCOUNT, {"account_ref": account_ref}).first()
     if account is None:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
-    on = clock.today()
+    on = clock.today(session)
     policy = policies.in_force(on)
     rules = policy.installment
     principal = account.principal_balance + account.interest_balance
@@ -364,7 +364,7 @@ def create_plan(
     """
     _require_commitment(commitment_accepted)
     account = accounts.lock_account_row(session, account_ref)
-    on = clock.today()
+    on = clock.today(session)
     policy = policies.in_force(on)
     snapshot, result = _judge_installment(
         session,
@@ -500,7 +500,7 @@ def negotiate_plan(
     Refused with the reason codes when the account is ineligible for any other reason.
     """
     account = accounts.lock_account_row(session, account_ref)
-    on = clock.today()
+    on = clock.today(session)
     policy = policies.in_force(on)
     _, result = _judge_installment(
         session,
@@ -577,7 +577,7 @@ def _end_plan(
         plan.status = transition_plan(plan.status, target.value).value
     except InvalidTransition as exc:
         raise Conflict(f"Installment plan {plan_id}: {exc}.") from None
-    plan.ended_on = clock.today()
+    plan.ended_on = clock.today(session)
     plan.end_reason = note
     after: dict[str, Any] = {"status": plan.status, "ended_on": plan.ended_on, "end_reason": note}
     if target is PlanStatus.CANCELLED:

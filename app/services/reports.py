@@ -51,7 +51,7 @@ def _figures(customers: int, accounts: int, deferred: int, interest: int, fees: 
 def current_code_column(session: Session, column: Any, policies: PolicyStore) -> ColumnElement[Any]:
     """The account's region code mapped to today's code (a pre-2013 Minhe account counts under
     630222), as SQL, so that distinct customers are still counted once per region."""
-    changes = region_code_changes(session, policies.in_force(today()))
+    changes = region_code_changes(session, policies.in_force(today(session)))
     mapping = {old: current_region_code(old, changes) for old in changes}
     mapping = {old: new for old, new in mapping.items() if old != new}
     if not mapping:

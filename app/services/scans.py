@@ -239,7 +239,7 @@ def start_scan(
             )
         policy_version = draft_policy_version
     else:
-        policy_version = policies.in_force(today()).version
+        policy_version = policies.in_force(today(session)).version
     if mode == "enroll":
         if event_row.status != "open":
             raise Conflict(f"The disaster {disaster_code!r} is closed; nothing can be enrolled.")

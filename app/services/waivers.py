@@ -116,7 +116,7 @@ def request_waiver(
     otherwise it waits (status "pending_approval") with a pending Approval row.
     """
     account = accounts.lock_account_row(session, account_ref)
-    on = clock.today()
+    on = clock.today(session)
     policy = policies.in_force(on)
     snapshot = load_snapshot(
         session,
@@ -244,7 +244,7 @@ def apply_pending_waiver(
     if waiver.status != "pending_approval":
         raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
     account = _lock_account_by_id(session, waiver.account_id)
-    policy = policies.get(waiver.policy_version) or policies.in_force(clock.today())
+    policy = policies.get(waiver.policy_version) or policies.in_force(clock.today(session))
     _apply(session, account, waiver, policy=policy, actor=actor)
     return waiver
 

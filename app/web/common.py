@@ -108,8 +108,18 @@ def policies_of(request: Request) -> PolicyStore:
     return store
 
 
+def business_today(request: Request) -> date:
+    """The business date, read once per request (app.services.clock.today)."""
+    cached: date | None = getattr(request.state, "business_date", None)
+    if cached is None:
+        with unit_of_work(request) as session:
+            cached = today(session)
+        request.state.business_date = cached
+    return cached
+
+
 def policy_in_force(request: Request) -> Policy:
-    return policies_of(request).in_force(today())
+    return policies_of(request).in_force(business_today(request))
 
 
 @contextmanager

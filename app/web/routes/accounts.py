@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from app.domain.access import Permission
 from app.domain.reasons import HardshipReason
 from app.services import accounts, deferrals, eligibility, plans, waivers
-from app.services.clock import today, utcnow
+from app.services.clock import utcnow
 from app.services.principal import Principal
 from app.web import i18n
 from app.web.common import (
@@ -158,8 +158,8 @@ def account_page(
             "dispute_defaults": {
                 "bureau": policy.disputes.bureau,
                 "reason_code": policy.disputes.reason_code,
-                "period_start": (view.account.delinquent_since or today()).isoformat(),
-                "period_end": today().isoformat(),
+                "period_start": (view.account.delinquent_since or view.as_of).isoformat(),
+                "period_end": view.as_of.isoformat(),
             },
             "as_of": utcnow(),
             "account_url": account_url,
