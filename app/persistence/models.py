@@ -250,6 +250,24 @@ class InstallmentPlan(Base):
     )
 
 
+class Payment(Base):
+    """A cardholder's payment as the card system sent it (CONTRACT.md, "Payments from the card
+    system"); servicing applies it to the account's plan (DOMAIN.md, "Servicing")."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        Index("ix_payment_account_id_paid_on", "account_id", "paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    payment_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Installment(Base):
     __tablename__ = "installment"
     __table_args__ = (UniqueConstraint("plan_id", "number"),)
