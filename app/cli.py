@@ -137,18 +137,38 @@ def import_statements(file: Annotated[Path, typer.Argument(help="statements.csv"
 # --- keys and users -------------------------------------------------------------------------------
 
 
+def _is_production() -> bool:
+    return os.environ.get("HARDSHIP_ENVIRONMENT", "").strip().lower() == "production"
+
+
 @keys_cli.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help=ROLE_HELP)],
     name: Annotated[str, typer.Option(help="who or what uses the key")],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="issue the key to this agent-UI user: the key acts as that person (required in "
+            "production for agent, supervisor, auditor and admin keys)",
+        ),
+    ] = None,
 ) -> None:
     """Create an API key; the key itself is the last line printed."""
     try:
         with unit_of_work(get_engine()) as session:
-            created = auth.create_api_key(session, name=name, role=role)
+            created = auth.create_api_key(
+                session, name=name, role=role, username=user, require_person=_is_production()
+            )
     except (ValueError, ServiceError) as exc:
         fail(str(exc))
-    err.print(f"API key {created.id} for {created.name} ({created.role.value}); it is shown only once:")
+    issued = f", issued to {created.username}" if created.username else ""
+    # The name and username are the operator's text: printed as they are, never as rich markup.
+    err.print(
+        f"API key {created.id} for {created.name} ({created.role.value}{issued}); it is shown only once:",
+        markup=False,
+        highlight=False,
+    )
     print(created.token)
 
 
@@ -159,8 +179,11 @@ def keys_list() -> None:
         for key in auth.list_api_keys(session):
             state = "revoked" if key.revoked_at else "active"
             last = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+            person = f"user:{key.user_id}" if key.user_id is not None else f"key:{key.id}"
             out.print(
-                f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{key.name}", highlight=False, markup=False
+                f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{key.name}\t{person}",
+                highlight=False,
+                markup=False,
             )
 
 
@@ -175,22 +198,61 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's id (see `k
     out.print(f"key {key_id} revoked")
 
 
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @users_cli.command("create")
 def users_create(
     role: Annotated[str, typer.Option(help=ROLE_HELP)],
     username: Annotated[str, typer.Option(help="login name")],
 ) -> None:
     """Create an agent-UI user; the password is prompted for, or read as the first line of stdin."""
-    if sys.stdin.isatty():
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password()
     try:
         with unit_of_work(get_engine()) as session:
             user = auth.create_user(session, username=username, role=role, password=password)
     except (ValueError, ServiceError) as exc:
         fail(str(exc))
-    out.print(f"user {user.username} ({user.role}) created")
+    out.print(f"user {user.username} ({user.role}) created", markup=False, highlight=False)
+
+
+@users_cli.command("set-password")
+def users_set_password(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Set a user's password (prompted for, or the first line of stdin); their sessions end."""
+    password = _read_password()
+    try:
+        with unit_of_work(get_engine()) as session:
+            auth.set_password(session, username=username, password=password)
+    except (ValueError, ServiceError) as exc:
+        fail(str(exc))
+    out.print(f"password of {username} changed; their sessions ended", markup=False, highlight=False)
+
+
+@users_cli.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Disable a user: their sessions end and the keys issued to them stop working."""
+    try:
+        with unit_of_work(get_engine()) as session:
+            auth.disable_user(session, username=username)
+    except ServiceError as exc:
+        fail(str(exc))
+    out.print(f"user {username} disabled", markup=False, highlight=False)
+
+
+@users_cli.command("end-sessions")
+def users_end_sessions(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """End every agent-UI session of a user at once (they must sign in again)."""
+    try:
+        with unit_of_work(get_engine()) as session:
+            user = auth.get_user_by_name(session, username)
+            ended = auth.end_user_sessions(session, user_id=user.id)
+    except ServiceError as exc:
+        fail(str(exc))
+    out.print(f"{ended} session(s) of {username} ended", markup=False, highlight=False)
 
 
 # --- audit ----------------------------------------------------------------------------------------
@@ -227,8 +289,12 @@ def audit_verify(
 def demo(
     accounts: Annotated[int, typer.Option(help="how many demo accounts to generate")] = 200,
 ) -> None:
-    """Load the demo portfolio and print demo API keys and logins (idempotent)."""
+    """Load the demo portfolio and print demo API keys and logins (idempotent). Refused in
+    production: it creates a key for every role and logins with a published password."""
     from app.demo import load_demo
+
+    if _is_production():
+        fail("`hardship demo` is refused with HARDSHIP_ENVIRONMENT=production: nothing was written")
 
     with unit_of_work(get_engine()) as session:
         lines = load_demo(session, accounts=accounts)

@@ -16,6 +16,7 @@ from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
 from app.routers import ALL_ROUTERS
 from app.services import auth
+from app.services.login_limits import LoginLimiter
 from app.services.policies import PolicyStore
 from app.settings import Settings, get_settings
 from app.web import mount as mount_agent_ui
@@ -64,6 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.state.policies = PolicyStore.load(settings.policy_dir)
+    app.state.login_limiter = LoginLimiter(
+        per_address=settings.login_rate_per_address,
+        max_failures=settings.login_max_failures,
+        failure_window_seconds=settings.login_lockout_seconds,
+        storage_url=settings.rate_limit_storage_url,
+    )
     auth.dummy_password_hash()  # before the first login, so that no login pays for it
     install_problem_handlers(app)
     for router in ALL_ROUTERS:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./hardship.db"
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+DEVELOPMENT_AUDIT_BASE = "hardship development audit chain (not a secret)"
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 10
 
 
 class Settings(BaseSettings):
@@ -33,8 +38,21 @@ class Settings(BaseSettings):
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    # Login throttling (app/services/login_limits.py): wrong passwords per user and client address
+    # within the window, then that address waits; attempts per address, before any hashing.
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=15 * 60, ge=1)
+    login_rate_per_address: str = "20/minute"
+    # Where the login counters live: memory (one process) by default; a redis:// URL in production.
+    rate_limit_storage_url: str | None = None
+    # The audit chain's HMAC key, kept outside the database. Outside production it defaults to a key
+    # derived from HARDSHIP_SECRET_KEY; in production it must be set.
+    audit_key: str | None = None
+    # /metrics: with a token set, only `Authorization: Bearer <token>` reads it; in production
+    # without a token it is not served.
+    metrics_token: str | None = None
+    # Trust X-Forwarded-Proto from the proxy in front (for HSTS behind a TLS-terminating proxy).
+    trust_forwarded_proto: bool = False
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_lease_seconds: int = Field(default=60, ge=1)
@@ -90,12 +108,52 @@ class Settings(BaseSettings):
     def business_zone(self) -> ZoneInfo:
         return ZoneInfo(self.business_timezone)
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "audit_key")
     @classmethod
-    def refuse_placeholder_secret(cls, value: str) -> str:
-        if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 16:
-            raise ValueError("HARDSHIP_SECRET_KEY must be a random string of at least 16 characters")
+    def refuse_weak_secret(cls, value: str | None) -> str | None:
+        """At least 32 characters and 10 distinct ones: `secrets.token_urlsafe(32)` passes, a
+        placeholder or 32 x "a" does not."""
+        if value is None:
+            return None
+        if (
+            value.strip().lower() in PLACEHOLDER_SECRETS
+            or len(value) < MIN_SECRET_LENGTH
+            or len(set(value)) < MIN_SECRET_DISTINCT_CHARACTERS
+        ):
+            raise ValueError(
+                f"must be a random string of at least {MIN_SECRET_LENGTH} characters with at least "
+                f"{MIN_SECRET_DISTINCT_CHARACTERS} distinct ones (e.g. python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))')"
+            )
         return value
+
+    @model_validator(mode="after")
+    def production_needs_its_secrets(self) -> Settings:
+        """In production every process must share the secret key (agent sessions, CSRF) and the audit
+        key: a key invented per process would break both, so starting without them is refused."""
+        if self.environment == "production":
+            missing = [
+                name
+                for name, field in (
+                    ("HARDSHIP_SECRET_KEY", "secret_key"),
+                    ("HARDSHIP_AUDIT_KEY", "audit_key"),
+                )
+                if field not in self.model_fields_set
+            ]
+            if missing:
+                raise ValueError(f"production needs {' and '.join(missing)} set explicitly")
+        return self
+
+    @property
+    def audit_hmac_key(self) -> bytes:
+        """The key of the audit chain's HMAC (HARDSHIP_AUDIT_KEY, else derived from the secret key)."""
+        if self.audit_key is not None:
+            return self.audit_key.encode()
+        # Outside production only (production refuses to start without HARDSHIP_AUDIT_KEY). Without a
+        # secret key set either, a fixed development key, so that every process (the server, the
+        # CLI's `audit verify`) agrees on it.
+        base = self.secret_key if "secret_key" in self.model_fields_set else DEVELOPMENT_AUDIT_BASE
+        return hmac.new(base.encode(), b"hardship audit chain v2", hashlib.sha256).digest()
 
     @property
     def is_sqlite(self) -> bool:

@@ -231,8 +231,9 @@ def build_policy_schedule(
 def allowed_terms(principal: Decimal, policy: InstallmentPolicy) -> tuple[int, ...]:
     """Terms n in min_term..max_term (never above 60) whose installment principal is at least the minimum.
 
-    The rule (DOMAIN.md): floor(P/n) to the fen >= min_installment_amount. A principal below the
-    minimum may still be paid in one installment (n = 1 whenever P > 0). Nothing for P <= 0.
+    The rule (DOMAIN.md): floor(P/n) to the fen >= min_installment_amount, with no exception: a
+    principal below the minimum gets no term at all (TERM_NOT_ALLOWED for every term), not even one
+    month. Nothing for P <= 0.
     """
     amount = require_money(principal, name="principal")
     if amount <= 0:
@@ -243,7 +244,7 @@ def allowed_terms(principal: Decimal, policy: InstallmentPolicy) -> tuple[int, .
     high = min(policy.max_term_months, MAX_TERM_MONTHS)
     # floor(P/n) >= m  <=>  n <= floor(P/m) for a minimum m > 0 (every n when m <= 0): a range.
     top = high if minimum_fen <= 0 else min(high, principal_fen // minimum_fen)
-    return ((1,) if low == 1 and high >= 1 else ()) + tuple(range(max(low, 2), top + 1))
+    return tuple(range(low, top + 1))
 
 
 def recommended_term(

@@ -71,6 +71,7 @@ class FeeWaiverPolicy:
     supervisor_limit: Decimal = Decimal("5000.00")
     repeat_window_days: int = 365
     repeat_exempt_reasons: tuple[str, ...] = (HardshipReason.DISASTER,)
+    authority_window_days: int = 30
     interest_waivable_share: Decimal = Decimal("0")
     eligible_statuses: tuple[str, ...] = _ELIGIBLE_STATUSES
 
@@ -332,6 +333,9 @@ def _parse_fee_waiver(table: _Table) -> FeeWaiverPolicy:
         repeat_window_days=table.integer("repeat_window_days", defaults.repeat_window_days, low=0, high=3660),
         repeat_exempt_reasons=table.choices(
             "repeat_exempt_reasons", defaults.repeat_exempt_reasons, allowed=HardshipReason, empty_ok=True
+        ),
+        authority_window_days=table.integer(
+            "authority_window_days", defaults.authority_window_days, low=1, high=3660
         ),
         interest_waivable_share=table.rate("interest_waivable_share", defaults.interest_waivable_share),
         eligible_statuses=table.choices(

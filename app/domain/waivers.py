@@ -2,29 +2,37 @@
 
 DOMAIN.md, "Fee and interest waiver": an agent may waive up to 500.00 per request, a supervisor up
 to 5,000.00; anything larger, or a second waiver within 365 days (except for disaster reasons),
-waits for a supervisor's approval. Waived fees are late fees / penalties (at most the fee balance);
+waits for a supervisor's approval. DOMAIN.md, "Waiver controls": the limit covers one person's
+waivers on one account over the authority window, and only a disaster that covers the account
+exempts from the 365-day rule. Waived fees are late fees / penalties (at most the fee balance);
 interest only up to the policy's waivable share of the interest balance.
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from app.domain.dates import days_between
 from app.domain.errors import InvalidMoney, InvalidWaiver
-from app.domain.model import Account
+from app.domain.model import Account, DisasterEvent
 from app.domain.money import ZERO, require_cents, round_money
 from app.domain.policy import Policy
+from app.domain.regions import is_covered
 
 __all__ = [
     "ApprovalReason",
     "Authority",
     "WaiverComponents",
     "WaiverDecision",
+    "authority_limit",
+    "authority_window_start",
     "decide_waiver_authority",
+    "disaster_covers_account",
     "max_waivable_interest",
     "split_waiver",
+    "within_authority",
 ]
 
 
@@ -60,6 +68,49 @@ class WaiverComponents:
     total: Decimal
 
 
+def authority_limit(role: str, policy: Policy) -> Decimal | None:
+    """The role's own waiver authority (agent 500.00, supervisor 5,000.00), None for other roles."""
+    rules = policy.fee_waiver
+    if role == Authority.AGENT:
+        return rules.agent_limit
+    if role == Authority.SUPERVISOR:
+        return rules.supervisor_limit
+    return None
+
+
+def authority_window_start(today: date, policy: Policy) -> date:
+    """The first day of the authority window: waivers applied on or after it count towards the limit
+    (DOMAIN.md, "Waiver controls": the last ``authority_window_days``, today included)."""
+    return today - timedelta(days=policy.fee_waiver.authority_window_days - 1)
+
+
+def within_authority(amount: Decimal, *, role: str, policy: Policy, waived_in_window: Decimal = ZERO) -> bool:
+    """True when ``role`` may apply ``amount`` at once as far as the limit goes: what this person
+    already waived on this account in the authority window plus this request stays within the
+    role's limit (DOMAIN.md, "Waiver controls"), so splitting a request changes nothing."""
+    limit = authority_limit(role, policy)
+    return limit is not None and waived_in_window + amount <= limit
+
+
+def disaster_covers_account(
+    region_code: str,
+    *,
+    open_events: Iterable[DisasterEvent],
+    region_code_changes: Mapping[str, str],
+    has_deferral: bool,
+    today: date,
+) -> bool:
+    """DOMAIN.md, "Waiver controls": a disaster covers the account when its region is covered by an
+    open event whose relief window contains the business date, or the account has a deferral."""
+    if has_deferral:
+        return True
+    return any(
+        event.relief_start <= today <= event.relief_end
+        and is_covered(region_code, event.region_codes, region_code_changes)
+        for event in open_events
+    )
+
+
 def decide_waiver_authority(
     amount: Decimal,
     *,
@@ -68,30 +119,31 @@ def decide_waiver_authority(
     prior_waiver_on: date | None,
     today: date,
     reason: str,
+    waived_in_window: Decimal = ZERO,
+    disaster_covers_account: bool = False,
 ) -> WaiverDecision:
     """Decide whether ``role`` may apply a waiver of ``amount`` at once.
 
     - agent: up to fee_waiver.agent_limit (500.00); supervisor: up to supervisor_limit (5,000.00);
-      any other role always needs approval;
+      any other role always needs approval. The limit covers ``waived_in_window`` (this person's
+      applied waivers on this account in the last authority_window_days) plus this request;
     - a second waiver less than repeat_window_days (365) after the prior one needs approval, unless
-      ``reason`` is exempt (disaster). Exactly 365 days later counts as a new window.
+      ``reason`` is exempt (disaster) **and** a disaster covers the account (DOMAIN.md, "Waiver
+      controls": the word alone exempts nothing). Exactly 365 days later counts as a new window.
     The first failing check is reported, in that order. Raises InvalidMoney for amount <= 0.
     """
     value = require_cents(amount, name="amount")
     if value <= 0:
         raise InvalidMoney(f"a waiver must be above 0, got {amount}")
     rules = policy.fee_waiver
-    if role == Authority.AGENT:
-        limit = rules.agent_limit
-    elif role == Authority.SUPERVISOR:
-        limit = rules.supervisor_limit
-    else:
+    if authority_limit(role, policy) is None:
         return WaiverDecision(needs_approval=True, why=ApprovalReason.ROLE_WITHOUT_AUTHORITY)
-    if value > limit:
+    if not within_authority(value, role=role, policy=policy, waived_in_window=max(ZERO, waived_in_window)):
         return WaiverDecision(needs_approval=True, why=ApprovalReason.ABOVE_AUTHORITY_LIMIT)
+    exempt = reason in rules.repeat_exempt_reasons and disaster_covers_account
     if (
         prior_waiver_on is not None
-        and reason not in rules.repeat_exempt_reasons
+        and not exempt
         and days_between(prior_waiver_on, today) < rules.repeat_window_days
     ):
         return WaiverDecision(needs_approval=True, why=ApprovalReason.REPEAT_WITHIN_WINDOW)

@@ -125,6 +125,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The agent-UI user the key was issued to: the key then acts as that person (CONTRACT.md,
+    # "People and credentials"); a key issued to nobody is a person of its own.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("agent_user.id"), index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -163,6 +166,10 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The person behind the actor ("user:<id>", "key:<id>", "system"); None on rows written before.
+    person: Mapped[str | None] = mapped_column(String(40))
+    # 1 (or None): SHA-256 of the content; 2: HMAC-SHA256 under HARDSHIP_AUDIT_KEY (app.services.audit).
+    chain_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class IdempotencyRecord(Base):
@@ -241,6 +248,7 @@ class InstallmentPlan(Base):
     recording_ref: Mapped[str | None] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(100))
+    created_person: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_on: Mapped[date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
@@ -302,6 +310,7 @@ class FeeWaiver(Base):
     note: Mapped[str | None] = mapped_column(Text)
     policy_version: Mapped[str] = mapped_column(String(32))
     requested_by: Mapped[str] = mapped_column(String(100))
+    requested_person: Mapped[str | None] = mapped_column(String(40))
     requested_role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -334,8 +343,10 @@ class Approval(Base):
     amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
     why: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(100))
+    requested_person: Mapped[str | None] = mapped_column(String(40))
     requested_role: Mapped[str] = mapped_column(String(32))
     decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_person: Mapped[str | None] = mapped_column(String(40))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -568,5 +579,25 @@ class CreditDispute(Base):
     evidence_refs: Mapped[Any] = mapped_column(JSONText, nullable=True)
     resolution_note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
+    created_person: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- controls --------------------------------------------------------------------------------------
+
+
+class AgentSession(Base):
+    """A signed-in agent-UI session, kept on the server so that logout, disabling the user, a password
+    change or an admin can end it for every process at once. The cookie carries a random id whose
+    SHA-256 is the key here; the id itself is never stored."""
+
+    __tablename__ = "agent_session"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("agent_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))

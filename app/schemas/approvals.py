@@ -25,6 +25,11 @@ class ApprovalRead(ReadModel):
     decided_at: UtcTimestamp | None
     decision_note: str | None
     created_at: UtcTimestamp
+    requested_person: str | None = Field(
+        default=None,
+        description="The person who asked (user:<id> or key:<id>); maker-checker compares persons",
+    )
+    decided_person: str | None = Field(default=None, description="The person who decided")
 
 
 class ApprovalList(ReadModel):

@@ -40,11 +40,20 @@ def get_approval(session: Session, approval_id: int) -> Approval:
     return approval
 
 
+def is_same_person(approval: Approval, actor: Principal) -> bool:
+    """Maker-checker compares persons, never names (CONTRACT.md, "People and credentials"): a user
+    and every key issued to them are one person. Requests recorded before persons were kept are
+    compared by their recorded actor."""
+    if approval.requested_person is not None:
+        return approval.requested_person == actor.person
+    return approval.requested_by == actor.actor
+
+
 def _lock_for_decision(session: Session, approval_id: int, actor: Principal) -> Approval:
     approval = session.scalar(select(Approval).where(Approval.id == approval_id).with_for_update())
     if approval is None:
         raise NotFound(f"No approval with id {approval_id}.")
-    if approval.requested_by == actor.actor:
+    if is_same_person(approval, actor):
         raise Forbidden("Maker-checker: nobody may approve or reject their own request.")
     if approval.status != "pending":
         raise Conflict(f"Approval {approval_id} is already {approval.status}.")
@@ -54,6 +63,7 @@ def _lock_for_decision(session: Session, approval_id: int, actor: Principal) -> 
 def _decide(session: Session, approval: Approval, *, status: str, actor: Principal, note: str | None) -> None:
     approval.status = status
     approval.decided_by = actor.actor
+    approval.decided_person = actor.person
     approval.decided_at = clock.utcnow()
     approval.decision_note = note
     session.flush()
@@ -132,6 +142,8 @@ def approval_dicts(session: Session, approvals: Sequence[Approval]) -> list[dict
             "decided_at": a.decided_at,
             "decision_note": a.decision_note,
             "created_at": a.created_at,
+            "requested_person": a.requested_person,
+            "decided_person": a.decided_person,
         }
         for a in approvals
     ]

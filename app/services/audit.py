@@ -1,9 +1,17 @@
 """The audit trail: every state change writes one event in the same transaction, hash-chained so
-that an edited, inserted or deleted row is detected by `hardship audit verify`."""
+that an edited, inserted or deleted row is detected by `hardship audit verify`.
+
+The chain is keyed (chain version 2): each row's hash is an HMAC-SHA256 under HARDSHIP_AUDIT_KEY, a
+key kept outside the database, so that someone who can write to the database but does not hold the
+key cannot rewrite a row and recompute the hashes after it. Rows written before the key was
+introduced (version 1, plain SHA-256) keep verifying as they are; the first keyed row covers the
+hash of the last plain one, so the plain rows cannot be rewritten either once a keyed row follows
+them, and a plain row after a keyed one is refused."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +28,8 @@ from app.services.context import request_id_var
 from app.services.principal import Principal
 
 GENESIS_HASH = "0" * 64
+PLAIN_CHAIN = 1
+KEYED_CHAIN = 2
 # Serialises writers of the chain on PostgreSQL (SQLite serialises all writers already).
 AUDIT_LOCK_ID = 0x4A5D17
 
@@ -46,8 +56,17 @@ def _timestamp(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def compute_hash(event: AuditEvent) -> str:
-    payload = {
+def audit_key() -> bytes:
+    """The chain's HMAC key, from the process's settings (HARDSHIP_AUDIT_KEY)."""
+    from app.settings import get_settings
+
+    return get_settings().audit_hmac_key
+
+
+def compute_hash(event: AuditEvent, key: bytes | None = None) -> str:
+    """The row's hash: HMAC-SHA256 under the audit key for keyed rows (which also covers the person),
+    SHA-256 of the content for rows written before the chain was keyed."""
+    payload: dict[str, Any] = {
         "occurred_at": _timestamp(event.occurred_at),
         "actor": event.actor,
         "actor_role": event.actor_role,
@@ -59,6 +78,13 @@ def compute_hash(event: AuditEvent) -> str:
         "request_id": event.request_id,
         "prev_hash": event.prev_hash,
     }
+    if (event.chain_version or PLAIN_CHAIN) >= KEYED_CHAIN:
+        payload["person"] = event.person
+        payload["chain_version"] = event.chain_version
+        canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hmac.new(
+            key if key is not None else audit_key(), canonical.encode(), hashlib.sha256
+        ).hexdigest()
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -89,6 +115,8 @@ def record(
         after=to_jsonable(after),
         request_id=request_id or current_request_id(),
         prev_hash=prev or GENESIS_HASH,
+        person=actor.person,
+        chain_version=KEYED_CHAIN,
     )
     event.hash = compute_hash(event)
     session.add(event)
@@ -114,11 +142,19 @@ def verify_chain(
     expected_prev = GENESIS_HASH
     checked = 0
     anchor_found = anchor is None
+    keyed = False
+    key = audit_key()
     for event in _iterate(session, batch_size):
         checked += 1
         if event.prev_hash != expected_prev:
             breaks.append(ChainBreak(event.id, "previous hash does not match: a row was deleted or inserted"))
-        if compute_hash(event) != event.hash:
+        if (event.chain_version or PLAIN_CHAIN) >= KEYED_CHAIN:
+            keyed = True
+        elif keyed:
+            breaks.append(
+                ChainBreak(event.id, "an unkeyed row after the keyed chain began: the row was forged")
+            )
+        if not hmac.compare_digest(compute_hash(event, key), event.hash):
             breaks.append(ChainBreak(event.id, "content does not match its hash: the row was altered"))
         expected_prev = event.hash
         anchor_found = anchor_found or event.hash == anchor

@@ -165,6 +165,7 @@ def file_for_disaster(
             literal(on).label("submitted_on"),
             literal(due_by).label("due_by"),
             literal(actor.actor).label("created_by"),
+            literal(actor.person).label("created_person"),
             literal(now, CreditDispute.created_at.type).label("created_at"),
             literal(now, CreditDispute.updated_at.type).label("updated_at"),
         )
@@ -186,6 +187,7 @@ def file_for_disaster(
             "submitted_on",
             "due_by",
             "created_by",
+            "created_person",
             "created_at",
             "updated_at",
         ],
@@ -254,6 +256,7 @@ def create_dispute(
         description=description,
         evidence_refs=refs,
         created_by=actor.actor,
+        created_person=actor.person,
         created_at=now,
         updated_at=now,
     )

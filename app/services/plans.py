@@ -419,6 +419,7 @@ def create_plan(
         recording_ref=recording_ref,
         channel=channel,
         created_by=actor.actor,
+        created_person=actor.person,
         created_at=clock.utcnow(),
     )
     plan.installments = [

@@ -10,23 +10,29 @@ the balances before and after.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.errors import InvalidWaiver
 from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason, Program, ReasonCode
-from app.domain.waivers import decide_waiver_authority, split_waiver
+from app.domain.waivers import (
+    authority_window_start,
+    decide_waiver_authority,
+    disaster_covers_account,
+    split_waiver,
+)
 from app.persistence.models import Approval, CardAccount, FeeWaiver
 from app.services import accounts, audit, clock, portfolio
 from app.services.eligibility import judge, load_snapshot, refusal_reasons, store_decision
 from app.services.errors import Conflict, NotFound, RefusalReason, Refused
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
+from app.settings import get_settings
 
 __all__ = [
     "SUBJECT_TYPE",
@@ -58,6 +64,29 @@ def _prior_waiver_on(session: Session, account_id: int) -> date | None:
         .limit(1)
     )
     return None if created is None else created.date()
+
+
+def waived_in_authority_window(
+    session: Session, *, account_id: int, actor: Principal, on: date, policy: Policy
+) -> Decimal:
+    """What this person (every credential of theirs) waived on this account in the authority window:
+    the applied waivers they requested there, from the window's first business day (its midnight in
+    the bank's zone) on (DOMAIN.md, "Waiver controls")."""
+    start = authority_window_start(on, policy)
+    since = datetime.combine(start, time.min, tzinfo=get_settings().business_zone).astimezone(UTC)
+    same_person = or_(
+        FeeWaiver.requested_person == actor.person,
+        and_(FeeWaiver.requested_person.is_(None), FeeWaiver.requested_by == actor.actor),
+    )
+    amounts = session.scalars(
+        select(FeeWaiver.total_amount).where(
+            FeeWaiver.account_id == account_id,
+            FeeWaiver.status == "applied",
+            FeeWaiver.applied_at >= since,
+            same_person,
+        )
+    ).all()
+    return sum(amounts, Decimal("0.00"))
 
 
 def _apply(
@@ -143,6 +172,16 @@ def request_waiver(
         prior_waiver_on=_prior_waiver_on(session, account.id),
         today=on,
         reason=reason,
+        waived_in_window=waived_in_authority_window(
+            session, account_id=account.id, actor=actor, on=on, policy=policy
+        ),
+        disaster_covers_account=disaster_covers_account(
+            snapshot.account.region_code,
+            open_events=snapshot.open_events,
+            region_code_changes=snapshot.region_code_changes,
+            has_deferral=bool(snapshot.enrolled_codes),
+            today=on,
+        ),
     )
     decision = store_decision(
         session,
@@ -163,6 +202,7 @@ def request_waiver(
         note=note,
         policy_version=policy.version,
         requested_by=actor.actor,
+        requested_person=actor.person,
         requested_role=actor.role.value,
         created_at=clock.utcnow(),
     )
@@ -195,6 +235,7 @@ def request_waiver(
             amount=waiver.total_amount,
             why=str(authority.why),
             requested_by=actor.actor,
+            requested_person=actor.person,
             requested_role=actor.role.value,
             created_at=clock.utcnow(),
         )

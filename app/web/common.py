@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,7 +41,8 @@ from app.web.security import (
     csrf_matches,
     csrf_token,
     pop_flashes,
-    session_user_id,
+    session_id_of,
+    session_now,
 )
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -143,20 +144,30 @@ def language(request: Request) -> str:
     return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
 
 
-def current_user(request: Request) -> Principal:
+def signed_in_user(request: Request) -> auth.SessionCheck:
+    """The user of the cookie's server-side session (app.services.auth.resolve_session)."""
+    session_id = session_id_of(request)
+    if session_id is None:
+        return auth.SessionCheck(None, expired=False)
     settings = settings_of(request)
-    user_id, expired = session_user_id(
-        request, max_age=settings.session_max_age_seconds, idle=settings.session_idle_seconds
-    )
-    if user_id is None:
-        raise LoginRequired(expired=expired)
     with unit_of_work(request) as session:
-        principal = auth.load_user_principal(session, user_id)
-    if principal is None:
-        request.session.clear()
-        raise LoginRequired(expired=True)
-    request.state.user = principal
-    return principal
+        return auth.resolve_session(
+            session,
+            token=session_id,
+            now=session_now(),
+            max_age=timedelta(seconds=settings.session_max_age_seconds),
+            idle=timedelta(seconds=settings.session_idle_seconds),
+        )
+
+
+def current_user(request: Request) -> Principal:
+    check = signed_in_user(request)
+    if check.principal is None:
+        if check.expired:
+            request.session.clear()
+        raise LoginRequired(expired=check.expired)
+    request.state.user = check.principal
+    return check.principal
 
 
 UserDep = Annotated[Principal, Depends(current_user)]

@@ -41,9 +41,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Sign in"),
     "login.failed": ("用户名或密码不正确。", "The username or password is not correct."),
     "login.locked": (
-        "连续输错密码次数过多，该用户已被暂时锁定，请 {minutes} 分钟后再试或联系管理员。",
-        "Too many wrong passwords: this user is locked for now. Try again in {minutes} minutes "
-        "or ask an administrator.",
+        "登录尝试次数过多，请 {minutes} 分钟后再试或联系管理员。",
+        "Too many sign-in attempts from here. Try again in {minutes} minutes or ask an administrator.",
     ),
     "login.expired": ("会话已过期，请重新登录。", "Your session has expired. Please sign in again."),
     "login.signed_out": ("您已退出登录。", "You have signed out."),

@@ -1,11 +1,12 @@
-"""Agent UI security: the signed session cookie, its absolute and idle expiry, the session-bound CSRF
-token, safe redirects, and the security headers every UI response carries.
+"""Agent UI security: the signed session cookie, the session-bound CSRF token, safe redirects, and the
+security headers every UI response carries.
 
-The cookie is signed with itsdangerous (Starlette's SessionMiddleware) under a key derived from
-HARDSHIP_SECRET_KEY, HttpOnly, SameSite=Lax, scoped to /agent, Secure in production. It holds the
-user id, when the session began and was last used, the CSRF token, the recent accounts and flash
-messages; the user's role is read from the database on every request, so disabling a user or
-changing a role takes effect at once."""
+Sessions are kept on the server (table agent_session, app.services.auth): the cookie, signed with
+itsdangerous (Starlette's SessionMiddleware) under a key derived from HARDSHIP_SECRET_KEY, HttpOnly,
+SameSite=Lax, scoped to /agent, Secure in production, carries the session's random id (never the
+user id), the CSRF token, the recent accounts and flash messages. Absolute and idle expiry, logout,
+disabling the user, a password change and an admin's "end sessions" are decided on the server, so
+a copied cookie stops working everywhere at once; the user's role is read on every request."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,35 +98,30 @@ class SecurityHeadersMiddleware:
 # --- session ---------------------------------------------------------------------------------------
 
 
-def start_session(request: Request, user_id: int) -> None:
-    """A fresh session after a successful login: old contents dropped (no fixation), new CSRF token."""
+def start_session(request: Request, session_id: str) -> None:
+    """A fresh cookie after a successful login: old contents dropped (no fixation), the server-side
+    session's random id, a new CSRF token."""
     session = request.session
     session.clear()
-    now = int(now_seconds())
-    session.update({"uid": user_id, "iat": now, "seen": now, "csrf": secrets.token_urlsafe(32)})
+    session.update({"sid": session_id, "csrf": secrets.token_urlsafe(32)})
 
 
-def end_session(request: Request) -> None:
+def end_session(request: Request) -> str | None:
+    """Clears the cookie; returns the server-side session's id for the caller to end it there."""
+    session_id = request.session.get("sid")
     request.session.clear()
+    return session_id if isinstance(session_id, str) else None
 
 
-def session_user_id(request: Request, *, max_age: int, idle: int) -> tuple[int | None, bool]:
-    """(user id, expired): the signed-in user, or None; expired when a session ran out of time."""
-    session = request.session
-    uid = session.get("uid")
-    if not isinstance(uid, int):
-        return None, False
-    now = int(now_seconds())
-    issued, seen = session.get("iat"), session.get("seen")
-    if not isinstance(issued, int) or not isinstance(seen, int):
-        session.clear()
-        return None, True
-    if now - issued > max_age or now - seen > idle:
-        session.clear()
-        return None, True
-    if now - seen >= SEEN_RESOLUTION_SECONDS:
-        session["seen"] = now
-    return uid, False
+def session_id_of(request: Request) -> str | None:
+    """The server-side session's id the cookie carries, if any."""
+    session_id = request.session.get("sid")
+    return session_id if isinstance(session_id, str) and session_id else None
+
+
+def session_now() -> datetime:
+    """The session clock as a UTC timestamp (``now_seconds``, which tests replace)."""
+    return datetime.fromtimestamp(now_seconds(), tz=UTC)
 
 
 def csrf_token(request: Request) -> str:

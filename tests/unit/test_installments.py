@@ -157,8 +157,9 @@ def test_build_policy_schedule_uses_the_policy_terms() -> None:
         pytest.param("5999.99", tuple(range(1, 60)), id="60_months_would_be_99_99"),
         pytest.param("200.00", (1, 2), id="installment_of_100_00_is_allowed"),
         pytest.param("199.99", (1,), id="installment_of_99_99_is_not"),
-        pytest.param("99.99", (1,), id="below_the_minimum_only_one_installment"),
-        pytest.param("0.01", (1,), id="one_fen"),
+        pytest.param("100.00", (1,), id="exactly_the_minimum_one_installment"),
+        pytest.param("99.99", (), id="below_the_minimum_no_term_at_all"),
+        pytest.param("0.01", (), id="one_fen"),
         pytest.param("0.00", (), id="nothing_owed"),
         pytest.param("-5.00", (), id="credit_balance"),
     ],
@@ -311,9 +312,10 @@ def test_equal_principal_with_interest_adds_up_exactly(
 @given(principal=principals)
 def test_allowed_terms_are_consecutive_and_meet_the_minimum(principal: Decimal) -> None:
     terms_allowed = allowed_terms(principal, DEFAULT)
-    assert terms_allowed[0] == 1
+    # No exception below the minimum (DOMAIN.md): not even one installment.
+    assert (terms_allowed == ()) == (principal < DEFAULT.min_installment_amount)
     assert terms_allowed == tuple(range(1, len(terms_allowed) + 1))
-    for term in terms_allowed[1:]:
+    for term in terms_allowed:
         first = build_schedule(principal, term, date(2025, 1, 15)).installments[0]
         assert first.principal >= DEFAULT.min_installment_amount
 
@@ -343,7 +345,7 @@ def test_allowed_terms_are_the_terms_whose_installment_principal_reaches_the_min
     else:
         fen, minimum = int(principal * 100), int(policy.min_installment_amount * 100)
         low, high = max(1, policy.min_term_months), min(policy.max_term_months, 60)
-        expected = tuple(n for n in range(low, high + 1) if n == 1 or fen // n >= minimum)
+        expected = tuple(n for n in range(low, high + 1) if fen // n >= minimum)
     assert allowed_terms(principal, policy) == expected
 
 

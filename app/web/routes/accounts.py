@@ -11,7 +11,9 @@ from fastapi import Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from app.domain.access import Permission
+from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason
+from app.domain.waivers import authority_limit
 from app.services import accounts, deferrals, eligibility, plans, waivers
 from app.services.clock import utcnow
 from app.services.principal import Principal
@@ -168,14 +170,9 @@ def account_page(
     )
 
 
-def _waiver_limit(role: str, policy: Any) -> Decimal | None:
-    if role == "agent":
-        limit: Decimal = policy.fee_waiver.agent_limit
-        return limit
-    if role == "supervisor":
-        limit = policy.fee_waiver.supervisor_limit
-        return limit
-    return None
+def _waiver_limit(role: str, policy: Policy) -> Decimal | None:
+    """The role's own waiver authority, as the domain rule applies it (app.domain.waivers)."""
+    return authority_limit(role, policy)
 
 
 # --- quotes and plans ------------------------------------------------------------------------------

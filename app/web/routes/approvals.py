@@ -53,6 +53,7 @@ def approvals_page(
             "next_after": next_after,
             "after": after,
             "me": user.actor,
+            "me_person": user.person,
         },
         section="approvals",
     )

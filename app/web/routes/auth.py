@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import Response
 
 from app.services import auth
-from app.web.common import redirect, render, settings_of, ui_router, unit_of_work
+from app.services.login_limits import LoginLimiter
+from app.web.common import (
+    redirect,
+    render,
+    root_state,
+    settings_of,
+    signed_in_user,
+    ui_router,
+    unit_of_work,
+)
 from app.web.security import (
     LANG_COOKIE,
     PREFIX,
     SIZE_COOKIE,
     end_session,
     safe_next,
-    session_user_id,
+    session_now,
     start_session,
 )
 
@@ -51,11 +59,7 @@ def _login_page(
 
 @router.get("/login")
 def login_form(request: Request, next: str = "", expired: str = "", signed_out: str = "") -> Response:
-    settings = settings_of(request)
-    user_id, _ = session_user_id(
-        request, max_age=settings.session_max_age_seconds, idle=settings.session_idle_seconds
-    )
-    if user_id is not None:
+    if signed_in_user(request).principal is not None:
         return redirect(safe_next(next))
     notice = ""
     if expired:
@@ -67,6 +71,10 @@ def login_form(request: Request, next: str = "", expired: str = "", signed_out: 
     return _login_page(request, notice=notice, next_url=safe_next(next, ""))
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/login")
 def login(
     request: Request,
@@ -74,37 +82,53 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    settings = settings_of(request)
+    """Sign in. Throttled before any password is hashed (app.services.login_limits): per client
+    address, and per username and address after repeated wrong passwords. Unknown and known
+    usernames get the same answers in the same time; every checked attempt is audited."""
+    limiter: LoginLimiter = root_state(request).login_limiter
     username = username.strip()
     next_url = safe_next(next, "")
+    address = client_address(request)
+    if not limiter.allow_attempt(address):
+        return _login_page(
+            request, error="login.locked", username=username, next_url=next_url, status_code=429
+        )
     if not username or not password:
         return _login_page(
             request, error="login.missing", username=username, next_url=next_url, status_code=422
         )
-    # Committed whether or not the password is right: the failure count and the lockout must stick.
-    with unit_of_work(request) as session:
-        outcome = auth.authenticate_user(
-            session,
-            username=username,
-            password=password,
-            max_failures=settings.login_max_failures,
-            lockout=timedelta(seconds=settings.login_lockout_seconds),
+    if limiter.backed_off(username, address):
+        return _login_page(
+            request, error="login.locked", username=username, next_url=next_url, status_code=429
         )
-    if outcome.principal is None:
-        if outcome.locked:
+    with unit_of_work(request) as session:
+        outcome = auth.authenticate_user(session, username=username, password=password, address=address)
+        session_id = (
+            auth.start_session(session, user_id=outcome.principal.id, now=session_now())
+            if outcome.principal is not None
+            else None
+        )
+    if outcome.principal is None or session_id is None:
+        limiter.record_failure(username, address)
+        if limiter.backed_off(username, address):
             return _login_page(
                 request, error="login.locked", username=username, next_url=next_url, status_code=429
             )
         return _login_page(
             request, error="login.failed", username=username, next_url=next_url, status_code=401
         )
-    start_session(request, outcome.principal.id)
+    limiter.record_success(username, address)
+    start_session(request, session_id)
     return redirect(safe_next(next_url))
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    end_session(request)
+    """Ends the session on the server, so the same cookie no longer opens any page (CONTRACT.md)."""
+    session_id = end_session(request)
+    if session_id is not None:
+        with unit_of_work(request) as session:
+            auth.end_session(session, token=session_id, now=session_now())
     return redirect(f"{PREFIX}/login?signed_out=1")
 
 
