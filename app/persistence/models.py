@@ -263,7 +263,6 @@ class InstallmentPlan(Base):
     unapplied: Mapped[Decimal] = mapped_column(
         "unapplied_fen", Money, default=Decimal(0), server_default=text("0")
     )
-    serviced_on: Mapped[date | None] = mapped_column(Date)
     servicing_error: Mapped[str | None] = mapped_column(Text)
 
     installments: Mapped[list[Installment]] = relationship(

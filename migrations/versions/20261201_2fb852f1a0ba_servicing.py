@@ -1,9 +1,8 @@
 """Servicing: where each plan, installment and deferral stands, and a record of the runs.
 
-A plan gains its completion and break days, the amounts paid, outstanding and unapplied, the
-business date it was last serviced on and the problem that stopped servicing it, if any; an
-installment its status (due, paid, paid_late, missed) and the amount applied to it; a deferral its
-status (active, completed) and completion day. Existing plans start with nothing paid: what is
+A plan gains its completion and break days, the amounts paid, outstanding and unapplied, and the
+problem that stopped servicing it, if any; an installment its status (due, paid, paid_late, missed)
+and the amount applied to it; a deferral its status (active, completed) and completion day. Existing plans start with nothing paid: what is
 outstanding is their total.
 
 Revision ID: 2fb852f1a0ba
@@ -33,7 +32,6 @@ def upgrade() -> None:
         op.add_column(
             'installment_plan', sa.Column(name, sa.BigInteger(), server_default=sa.text('0'), nullable=False)
         )
-    op.add_column('installment_plan', sa.Column('serviced_on', sa.Date(), nullable=True))
     op.add_column('installment_plan', sa.Column('servicing_error', sa.Text(), nullable=True))
     op.create_index('ix_installment_plan_start_on', 'installment_plan', ['start_on'], unique=False)
     op.execute('UPDATE installment_plan SET outstanding_fen = total_fen')
@@ -89,7 +87,6 @@ def downgrade() -> None:
     # Plain DROP COLUMN, as the upgrade added them (SQLite 3.35 or later).
     for name in (
         'servicing_error',
-        'serviced_on',
         'unapplied_fen',
         'outstanding_fen',
         'paid_total_fen',
