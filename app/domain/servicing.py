@@ -119,7 +119,13 @@ class PlanServicing:
     payments_total: Decimal
     misses: int
     consecutive_misses: int
+    judged: int
     installments: tuple[InstallmentServicing, ...]
+
+    @property
+    def paid_on_time(self) -> int:
+        """Installments whose miss day has come and that were paid before it."""
+        return self.judged - self.misses
 
     @property
     def ended_on(self) -> date | None:
@@ -245,7 +251,7 @@ def service_plan(
 
     states: list[InstallmentServicing] = []
     before = 0
-    misses = streak = 0
+    misses = streak = judged = 0
     for k, item in enumerate(schedule):
         paid_part = max(0, min(amounts[k], payments_fen - before))
         before = targets[k]
@@ -260,6 +266,7 @@ def service_plan(
         else:
             status = InstallmentStatus.DUE
         if day <= judged_on:
+            judged += 1
             if status is InstallmentStatus.PAID:
                 streak = 0
             else:
@@ -284,6 +291,7 @@ def service_plan(
         payments_total=from_fen(payments_fen),
         misses=misses,
         consecutive_misses=streak,
+        judged=judged,
         installments=tuple(states),
     )
 

@@ -263,6 +263,9 @@ class InstallmentPlan(Base):
     unapplied: Mapped[Decimal] = mapped_column(
         "unapplied_fen", Money, default=Decimal(0), server_default=text("0")
     )
+    # Installments whose miss day has come, and those of them paid before it (the on-time rate).
+    installments_judged: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    installments_on_time: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     servicing_error: Mapped[str | None] = mapped_column(Text)
 
     installments: Mapped[list[Installment]] = relationship(

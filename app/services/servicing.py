@@ -218,6 +218,8 @@ _ACTIVE_PLANS = (
         _fen(PLAN.c.paid_total_fen),
         _fen(PLAN.c.outstanding_fen),
         _fen(PLAN.c.unapplied_fen),
+        PLAN.c.installments_judged,
+        PLAN.c.installments_on_time,
         PLAN.c.servicing_error,
     )
     .where(PLAN.c.status == PlanStatus.ACTIVE.value, PLAN.c.id > bindparam("after"))
@@ -251,6 +253,8 @@ _UPDATE_PLAN = (
         paid_total_fen=bindparam("b_paid", type_=BigInteger()),
         outstanding_fen=bindparam("b_outstanding", type_=BigInteger()),
         unapplied_fen=bindparam("b_unapplied", type_=BigInteger()),
+        installments_judged=bindparam("b_judged"),
+        installments_on_time=bindparam("b_on_time"),
         servicing_error=bindparam("b_error"),
     )
 )
@@ -294,7 +298,7 @@ def _service_chunk(
 
     plan_updates: list[dict[str, Any]] = []
     installment_updates: list[dict[str, Any]] = []
-    for plan_id, start_on, policy_version, paid, outstanding, unapplied, error in plans:
+    for plan_id, start_on, policy_version, paid, outstanding, unapplied, judged, on_time, error in plans:
         summary.plans_examined += 1
         stored = installments.get(plan_id, [])
         policy_rules = rules.of(policy_version)
@@ -319,18 +323,28 @@ def _service_chunk(
                         "b_paid": paid,
                         "b_outstanding": outstanding,
                         "b_unapplied": unapplied,
+                        "b_judged": judged,
+                        "b_on_time": on_time,
                         "b_error": problem,
                     }
                 )
             continue
-        figures = (to_fen(result.paid_total), to_fen(result.outstanding), to_fen(result.unapplied))
-        if figures != (paid, outstanding, unapplied) or error is not None:
+        figures = (
+            to_fen(result.paid_total),
+            to_fen(result.outstanding),
+            to_fen(result.unapplied),
+            result.judged,
+            result.paid_on_time,
+        )
+        if figures != (paid, outstanding, unapplied, judged, on_time) or error is not None:
             plan_updates.append(
                 {
                     "b_id": plan_id,
                     "b_paid": figures[0],
                     "b_outstanding": figures[1],
                     "b_unapplied": figures[2],
+                    "b_judged": figures[3],
+                    "b_on_time": figures[4],
                     "b_error": None,
                 }
             )

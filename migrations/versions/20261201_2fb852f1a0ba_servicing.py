@@ -1,9 +1,10 @@
 """Servicing: where each plan, installment and deferral stands, and a record of the runs.
 
-A plan gains its completion and break days, the amounts paid, outstanding and unapplied, and the
-problem that stopped servicing it, if any; an installment its status (due, paid, paid_late, missed)
-and the amount applied to it; a deferral its status (active, completed) and completion day. Existing plans start with nothing paid: what is
-outstanding is their total.
+A plan gains its completion and break days, the amounts paid, outstanding and unapplied, the
+counts of its installments whose miss day has come and of those paid before it, and the problem
+that stopped servicing it, if any; an installment its status (due, paid, paid_late, missed) and the
+amount applied to it; a deferral its status (active, completed) and completion day. Existing plans
+start with nothing paid: what is outstanding is their total.
 
 Revision ID: 2fb852f1a0ba
 Revises: c41d2f0e8a57
@@ -31,6 +32,10 @@ def upgrade() -> None:
     for name in ('paid_total_fen', 'outstanding_fen', 'unapplied_fen'):
         op.add_column(
             'installment_plan', sa.Column(name, sa.BigInteger(), server_default=sa.text('0'), nullable=False)
+        )
+    for name in ('installments_judged', 'installments_on_time'):
+        op.add_column(
+            'installment_plan', sa.Column(name, sa.Integer(), server_default=sa.text('0'), nullable=False)
         )
     op.add_column('installment_plan', sa.Column('servicing_error', sa.Text(), nullable=True))
     op.create_index('ix_installment_plan_start_on', 'installment_plan', ['start_on'], unique=False)
@@ -87,6 +92,8 @@ def downgrade() -> None:
     # Plain DROP COLUMN, as the upgrade added them (SQLite 3.35 or later).
     for name in (
         'servicing_error',
+        'installments_on_time',
+        'installments_judged',
         'unapplied_fen',
         'outstanding_fen',
         'paid_total_fen',

@@ -433,6 +433,7 @@ def test_a_plan_ended_otherwise_ignores_payments_after_its_end() -> None:
 def test_misses_are_counted_as_of_the_judged_day() -> None:
     result = run(FIVE, [pay("2025-03-10", "200.00")], "2025-04-19")
     assert (result.misses, result.consecutive_misses) == (2, 1)
+    assert (result.judged, result.paid_on_time) == (3, 1)
 
 
 @pytest.mark.parametrize(
@@ -589,6 +590,7 @@ def test_money_is_conserved_and_nothing_is_negative(
     assert paid == result.paid_total
     assert result.paid_total + result.outstanding == scheduled
     assert min(result.paid_total, result.outstanding, result.unapplied) >= 0
+    assert 0 <= result.misses <= result.judged <= len(installments) and result.paid_on_time >= 0
     for item, state in zip(installments, result.installments, strict=True):
         assert Decimal(0) <= state.paid_amount <= item.amount
         assert (state.status in (P, L)) == (state.paid_amount == item.amount)
