@@ -24,11 +24,13 @@ import_cli = typer.Typer(help="Bulk upsert from the card system's CSV files.", n
 keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
 users_cli = typer.Typer(help="Agent UI users.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The audit trail.", no_args_is_help=True)
+servicing_cli = typer.Typer(help="Servicing: plans followed to their end.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(servicing_cli, name="servicing")
 
 err = Console(stderr=True)
 out = Console()
@@ -447,3 +449,32 @@ def worker(
             "--without-heartbeat",
         ]
     )
+
+
+# --- servicing ------------------------------------------------------------------------------------
+
+
+@servicing_cli.command("run")
+def servicing_run(
+    chunk_size: Annotated[int, typer.Option(help="plans read and written per chunk", min=1)] = 2000,
+) -> None:
+    """Bring every active plan and deferral to the business date and print the run's summary.
+
+    Running it again for the same date changes nothing. A plan whose data the rules cannot apply is
+    listed on stderr (and kept on the plan); it does not fail the run."""
+    import getpass
+
+    from app.services import servicing
+    from app.services.policies import PolicyStore
+    from app.services.principal import Principal
+
+    settings = get_settings()
+    actor = Principal(kind="cli", id=0, name=getpass.getuser() or "cli", role=Role.BATCH_OPERATOR)
+    with unit_of_work(get_engine(settings)) as session:
+        summary = servicing.run_servicing(
+            session, actor=actor, policies=PolicyStore.load(settings.policy_dir), chunk_size=chunk_size
+        )
+    for name, value in summary.to_dict().items():
+        print(f"{name}\t{value}")
+    for plan_id, problem in summary.failures[:50]:
+        err.print(f"plan {plan_id}: {problem}", highlight=False, markup=False)

@@ -44,6 +44,9 @@ class Permission(StrEnum):
     KEY_MANAGE = "key:manage"
     BUSINESS_DATE_READ = "business_date:read"
     BUSINESS_DATE_MANAGE = "business_date:manage"
+    SERVICING_RUN = "servicing:run"
+    SERVICING_READ = "servicing:read"
+    OUTCOME_REPORT_READ = "report:outcomes"
 
 
 C, A, S, B, AU, AD = (
@@ -88,6 +91,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.KEY_MANAGE: frozenset({AD}),
     Permission.BUSINESS_DATE_READ: frozenset(Role),
     Permission.BUSINESS_DATE_MANAGE: frozenset({AD}),
+    Permission.SERVICING_RUN: frozenset({B}),
+    Permission.SERVICING_READ: frozenset({B, S, AU}),
+    Permission.OUTCOME_REPORT_READ: frozenset({S, AU}),
 }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "PolicyError",
     "ProductTerms",
     "ReasonText",
+    "ServicingPolicy",
     "normalize_language",
     "parse_policy",
     "select_policy",
@@ -96,6 +97,17 @@ class DisputePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ServicingPolicy:
+    """How a plan is followed to its end (DOMAIN.md, "Servicing"): an installment not covered in full
+    before ``due_date + grace_days + 1`` is a miss; the plan breaks at ``break_after_consecutive_missed``
+    misses in a row or ``break_after_total_missed`` misses in all."""
+
+    grace_days: int = 3
+    break_after_consecutive_missed: int = 2
+    break_after_total_missed: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class ProductTerms:
     """A card product's contractual terms (shown annualized, as the 2021 pricing rules require)."""
 
@@ -122,6 +134,7 @@ class Policy:
     fee_waiver: FeeWaiverPolicy = field(default_factory=FeeWaiverPolicy)
     disaster: DisasterPolicy = field(default_factory=DisasterPolicy)
     disputes: DisputePolicy = field(default_factory=DisputePolicy)
+    servicing: ServicingPolicy = field(default_factory=ServicingPolicy)
     # Plain dicts behind a read-only Mapping type: a Policy pickles (worker processes) and, with
     # these fields left out of the hash, can key a cache.
     products: Mapping[str, ProductTerms] = field(default_factory=dict, hash=False)
@@ -373,6 +386,21 @@ def _parse_disputes(table: _Table) -> DisputePolicy:
     return policy
 
 
+def _parse_servicing(table: _Table) -> ServicingPolicy:
+    defaults = ServicingPolicy()
+    policy = ServicingPolicy(
+        grace_days=table.integer("grace_days", defaults.grace_days, low=0, high=60),
+        break_after_consecutive_missed=table.integer(
+            "break_after_consecutive_missed", defaults.break_after_consecutive_missed, low=1, high=60
+        ),
+        break_after_total_missed=table.integer(
+            "break_after_total_missed", defaults.break_after_total_missed, low=1, high=60
+        ),
+    )
+    table.finish()
+    return policy
+
+
 def _parse_products(table: _Table) -> Mapping[str, ProductTerms]:
     products: dict[str, ProductTerms] = {}
     for code in table.all_keys():
@@ -444,9 +472,9 @@ def parse_policy(text: str) -> Policy:
 
     Required: ``version``, ``effective_on``, ``currency`` and ``[reason_texts.<CODE>]`` with ``zh``
     and ``en`` for every ReasonCode. The tables ``installment``, ``fee_waiver``, ``disaster``,
-    ``disputes``, ``products`` and ``region_code_changes`` may leave keys out (DOMAIN.md defaults
-    apply). Unknown keys, floats, negative or out-of-range values, and cycles in the region code
-    changes are refused.
+    ``disputes``, ``servicing``, ``products`` and ``region_code_changes`` may leave keys out
+    (DOMAIN.md defaults apply). Unknown keys, floats, negative or out-of-range values, and cycles in
+    the region code changes are refused.
     """
     try:
         document = tomllib.loads(text)
@@ -462,6 +490,7 @@ def parse_policy(text: str) -> Policy:
         fee_waiver=_parse_fee_waiver(root.table("fee_waiver")),
         disaster=_parse_disaster(root.table("disaster")),
         disputes=_parse_disputes(root.table("disputes")),
+        servicing=_parse_servicing(root.table("servicing")),
         products=_parse_products(root.table("products")),
         region_code_changes=_parse_region_code_changes(root.table("region_code_changes")),
         reason_texts=_parse_reason_texts(root.table("reason_texts")),

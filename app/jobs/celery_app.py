@@ -31,12 +31,13 @@ from app.services.clock import utcnow
 from app.services.policies import PolicyStore
 from app.settings import get_settings
 
-__all__ = ["celery_app", "configure", "recover_running_scans", "send_plan"]
+__all__ = ["celery_app", "configure", "recover_running_scans", "send_plan", "send_servicing_run"]
 
 log = logging.getLogger("hardship.jobs.celery")
 
 PLAN_TASK = "hardship.scan.plan"
 CHUNK_TASK = "hardship.scan.chunk"
+SERVICING_TASK = "hardship.servicing.run"
 
 celery_app = Celery("hardship")
 
@@ -150,6 +151,29 @@ def recover_running_scans() -> int:
         _send_chunks(scan_id, chunk_ids, settings.scan_chunk_max_attempts)
         sent += len(chunk_ids)
     return sent
+
+
+def send_servicing_run(requested_by: str) -> None:
+    """Queue a servicing run for the workers (the task runs it in one transaction)."""
+    if not celery_app.conf.broker_url:
+        configure()
+    celery_app.send_task(SERVICING_TASK, args=[requested_by], queue=_queue())
+
+
+@celery_app.task(name=SERVICING_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+def servicing_task(self: Task, requested_by: str) -> dict[str, Any]:
+    """Bring every active plan and deferral to the business date (app/services/servicing.py).
+
+    A task handed out again after its worker died simply runs again: runs are idempotent."""
+    from app.domain.access import Role
+    from app.services import servicing
+    from app.services.principal import Principal
+
+    actor = Principal(kind="job", id=0, name=requested_by[:80], role=Role.BATCH_OPERATOR)
+    with unit_of_work(get_engine()) as session:
+        summary = servicing.run_servicing(session, actor=actor, policies=_policies())
+    log.info("servicing run %s as of %s: %s", summary.id, summary.as_of, summary.to_dict())
+    return {"id": summary.id, "as_of": summary.as_of.isoformat()}
 
 
 @worker_ready.connect

@@ -210,6 +210,11 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+def _plan_total(context: Any) -> Any:
+    """A new plan's outstanding amount: its total (in fen, as bound for ``total_fen``)."""
+    return context.get_current_parameters()["total_fen"]
+
+
 class InstallmentPlan(Base):
     __tablename__ = "installment_plan"
     __table_args__ = (
@@ -226,6 +231,7 @@ class InstallmentPlan(Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        Index("ix_installment_plan_start_on", "start_on"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -252,6 +258,23 @@ class InstallmentPlan(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_on: Mapped[date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # Servicing (DOMAIN.md, "Servicing"): written by the servicing runs.
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    broken_on: Mapped[date | None] = mapped_column(Date)
+    paid_total: Mapped[Decimal] = mapped_column(
+        "paid_total_fen", Money, default=Decimal(0), server_default=text("0")
+    )
+    # Nothing is paid on a new plan: what is outstanding is the sum of its installments.
+    outstanding: Mapped[Decimal] = mapped_column(
+        "outstanding_fen", Money, default=_plan_total, server_default=text("0")
+    )
+    unapplied: Mapped[Decimal] = mapped_column(
+        "unapplied_fen", Money, default=Decimal(0), server_default=text("0")
+    )
+    # Installments whose miss day has come, and those of them paid before it (the on-time rate).
+    installments_judged: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    installments_on_time: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    servicing_error: Mapped[str | None] = mapped_column(Text)
 
     installments: Mapped[list[Installment]] = relationship(
         back_populates="plan", lazy="raise", order_by="Installment.number"
@@ -278,7 +301,10 @@ class Payment(Base):
 
 class Installment(Base):
     __tablename__ = "installment"
-    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number"),
+        CheckConstraint("status IN ('due','paid','paid_late','missed')", name="status_known"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("installment_plan.id", ondelete="CASCADE"))
@@ -288,6 +314,11 @@ class Installment(Base):
     interest_amount: Mapped[Decimal] = mapped_column("interest_fen", Money)
     fee_amount: Mapped[Decimal] = mapped_column("fee_fen", Money)
     amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
+    # Servicing (DOMAIN.md, "Servicing"): due, paid, paid_late or missed, and the part applied to it.
+    status: Mapped[str] = mapped_column(String(16), default="due", server_default=text("'due'"))
+    paid_amount: Mapped[Decimal] = mapped_column(
+        "paid_fen", Money, default=Decimal(0), server_default=text("0")
+    )
 
     plan: Mapped[InstallmentPlan] = relationship(back_populates="installments", lazy="raise")
 
@@ -517,7 +548,10 @@ class ScanResult(Base):
 
 class Deferral(Base):
     __tablename__ = "deferral"
-    __table_args__ = (UniqueConstraint("account_id", "disaster_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "disaster_id"),
+        CheckConstraint("status IN ('active','completed')", name="status_known"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"))
@@ -531,6 +565,9 @@ class Deferral(Base):
     late_fees_waived: Mapped[Decimal] = mapped_column("late_fees_waived_fen", Money)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Completed once its last new due date has passed (DOMAIN.md, "Servicing").
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default=text("'active'"))
+    completed_on: Mapped[date | None] = mapped_column(Date)
 
     lines: Mapped[list[DeferralLine]] = relationship(
         back_populates="deferral", lazy="raise", order_by="DeferralLine.due_date"
@@ -601,3 +638,27 @@ class AgentSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- servicing -------------------------------------------------------------------------------------
+
+
+class ServicingRun(Base):
+    """One servicing run: every active plan and deferral brought to ``as_of`` (DOMAIN.md, "Servicing")."""
+
+    __tablename__ = "servicing_run"
+    __table_args__ = (Index("ix_servicing_run_as_of", "as_of"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    plans_examined: Mapped[int] = mapped_column(Integer, default=0)
+    plans_updated: Mapped[int] = mapped_column(Integer, default=0)
+    plans_completed: Mapped[int] = mapped_column(Integer, default=0)
+    plans_broken: Mapped[int] = mapped_column(Integer, default=0)
+    plans_failed: Mapped[int] = mapped_column(Integer, default=0)
+    installments_updated: Mapped[int] = mapped_column(Integer, default=0)
+    deferrals_examined: Mapped[int] = mapped_column(Integer, default=0)
+    deferrals_completed: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

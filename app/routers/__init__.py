@@ -19,6 +19,7 @@ from app.routers import (
     quotes,
     region_code_changes,
     scans,
+    servicing_runs,
     waivers,
 )
 
@@ -38,4 +39,5 @@ ALL_ROUTERS: list[APIRouter] = [
     scans.router,
     deferrals.router,
     credit_disputes.router,
+    servicing_runs.router,
 ]

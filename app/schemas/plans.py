@@ -53,6 +53,16 @@ class InstallmentRead(ReadModel):
     amount: MoneyOut
 
 
+class PlanInstallmentRead(InstallmentRead):
+    """An installment of a plan, with where it stands (DOMAIN.md, "Servicing")."""
+
+    status: Literal["due", "paid", "paid_late", "missed"] = Field(
+        description="due; paid (covered in full before its miss day, due date + grace days + 1); "
+        "paid_late (covered in full on or after it); missed (not covered in full by then)"
+    )
+    paid_amount: MoneyOut = Field(description="The part of the payments applied to it")
+
+
 class AgreementRead(ReadModel):
     """What the cardholder agrees to (kept with the plan)."""
 
@@ -104,7 +114,12 @@ class PlanRead(ReadModel):
     ended_on: date | None
     end_reason: str | None
     agreement: AgreementRead | None
-    schedule: list[InstallmentRead]
+    schedule: list[PlanInstallmentRead]
+    completed_on: date | None = Field(description="The day the payment covering the last fen was made")
+    broken_on: date | None = Field(description="The miss day on which the plan broke")
+    paid_total: MoneyOut = Field(description="Payments applied to the installments")
+    outstanding: MoneyOut = Field(description="The installments' amounts minus paid_total")
+    unapplied: MoneyOut = Field(description="Payments left after the last installment (kept, never lost)")
 
 
 class PlanList(ReadModel):

@@ -651,7 +651,14 @@ def plan_dict(session: Session, plan: InstallmentPlan) -> dict[str, Any]:
                 "interest": i.interest_amount,
                 "fee": i.fee_amount,
                 "amount": i.amount,
+                "status": i.status,
+                "paid_amount": i.paid_amount,
             }
             for i in installments
         ],
+        "completed_on": plan.completed_on,
+        "broken_on": plan.broken_on,
+        "paid_total": plan.paid_total,
+        "outstanding": plan.outstanding,
+        "unapplied": plan.unapplied,
     }
