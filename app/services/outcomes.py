@@ -186,3 +186,19 @@ def outcomes_csv_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
         *(row("term_bucket", item["term_bucket"], item) for item in report["by_term_bucket"]),
         row("total", "TOTAL", report["plans"]),
     ]
+
+
+def outcomes_by_month(session: Session, *, start: date, end: date) -> list[dict[str, Any]]:
+    """Plans started in [start, end] by month of start ("YYYY-MM"): how many are active, completed
+    (kept), broken and cancelled (the report page's chart)."""
+    months: dict[str, dict[str, Any]] = {}
+    rows = session.execute(
+        select(PLAN.c.start_on, PLAN.c.status, func.count())
+        .where(PLAN.c.start_on.between(start, end), PLAN.c.status.in_(STARTED_STATUSES))
+        .group_by(PLAN.c.start_on, PLAN.c.status)
+    ).all()
+    for start_on, status, count in rows:
+        month = start_on.isoformat()[:7]
+        entry = months.setdefault(month, {"month": month, **dict.fromkeys(STARTED_STATUSES, 0)})
+        entry[status] += int(count)
+    return [months[month] for month in sorted(months)]

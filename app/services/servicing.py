@@ -469,3 +469,42 @@ def get_run(session: Session, run_id: int) -> RunSummary:
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+def plan_summaries(session: Session, plan_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Where each of these plans stands, for a page that lists them: the servicing figures and the
+    installments' statuses in order (paid, late, missed at a glance)."""
+    if not plan_ids:
+        return {}
+    p = InstallmentPlan
+    summaries: dict[int, dict[str, Any]] = {
+        row.id: {
+            "paid_total": row.paid_total,
+            "outstanding": row.outstanding,
+            "unapplied": row.unapplied,
+            "completed_on": row.completed_on,
+            "broken_on": row.broken_on,
+            "end_reason": row.end_reason,
+            "servicing_error": row.servicing_error,
+            "installments": [],
+        }
+        for row in session.execute(
+            select(
+                p.id,
+                p.paid_total.label("paid_total"),
+                p.outstanding.label("outstanding"),
+                p.unapplied.label("unapplied"),
+                p.completed_on,
+                p.broken_on,
+                p.end_reason,
+                p.servicing_error,
+            ).where(p.id.in_(plan_ids))
+        )
+    }
+    for plan_id, number, status in session.execute(
+        select(Installment.plan_id, Installment.number, Installment.status)
+        .where(Installment.plan_id.in_(plan_ids))
+        .order_by(Installment.plan_id, Installment.number)
+    ):
+        summaries[plan_id]["installments"].append({"number": number, "status": status})
+    return summaries

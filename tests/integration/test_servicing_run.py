@@ -123,6 +123,8 @@ def state(db: Database) -> list[tuple[Any, ...]]:
                 InstallmentPlan.paid_total,
                 InstallmentPlan.outstanding,
                 InstallmentPlan.unapplied,
+                InstallmentPlan.installments_judged,
+                InstallmentPlan.installments_on_time,
                 InstallmentPlan.servicing_error,
             ).order_by(InstallmentPlan.id)
         ).all()
