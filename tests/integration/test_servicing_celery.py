@@ -21,7 +21,7 @@ from tests.integration.test_servicing_run import make_plan
 pytestmark = [pytest.mark.redis, pytest.mark.skipif(REDIS is None, reason="Redis is not reachable")]
 
 
-def test_a_worker_runs_servicing_and_records_the_run(db: Database, queue: str, workers) -> None:  # noqa: F811, ANN001
+def test_a_worker_runs_servicing_and_records_the_run(db: Database, queue: str, workers) -> None:  # noqa: F811
     with unit_of_work(db.engine) as s:
         plan_id = make_plan(s, "A-1", ["100.00", "100.00"])
         servicing.record_payment(
