@@ -147,6 +147,8 @@ def miss_day(due_date: date, grace_days: int) -> date:
 
 
 def _positive_fen(amount: Decimal, what: str) -> int:
+    if type(amount) is Decimal and amount.as_tuple().exponent == -2 and amount > 0:
+        return int(amount.scaleb(2))  # the common case: an amount read from fen
     try:
         fen = to_fen(amount)
     except DomainError as error:

@@ -328,11 +328,12 @@ def _service_chunk(
     summary: RunSummary,
 ) -> None:
     bounds = {"lo": plans[0][0], "hi": plans[-1][0]}
+    connection = session.connection()  # plain Core rows: no ORM result processing per row
     installments: dict[int, list[Any]] = defaultdict(list)
-    for row in session.execute(_INSTALLMENTS, bounds):
+    for row in connection.execute(_INSTALLMENTS, bounds):
         installments[row[0]].append(row)
     payments: dict[int, list[ReceivedPayment]] = defaultdict(list)
-    for plan_id, paid_on, payment_ref, fen in session.execute(_PAYMENTS, {**bounds, "as_of": as_of}):
+    for plan_id, paid_on, payment_ref, fen in connection.execute(_PAYMENTS, {**bounds, "as_of": as_of}):
         payments[plan_id].append(ReceivedPayment(paid_on, payment_ref, from_fen(fen)))
 
     plan_updates: list[dict[str, Any]] = []
@@ -405,9 +406,9 @@ def _service_chunk(
         else:
             summary.plans_broken += 1
     if plan_updates:
-        session.execute(_UPDATE_PLAN, plan_updates)
+        connection.execute(_UPDATE_PLAN, plan_updates)
     if installment_updates:
-        session.execute(_UPDATE_INSTALLMENT, installment_updates)
+        connection.execute(_UPDATE_INSTALLMENT, installment_updates)
     changed = {row["b_id"] for row in plan_updates}
     summary.plans_updated += len(changed)
     summary.installments_updated += len(installment_updates)
@@ -464,7 +465,7 @@ def run_servicing(
     rules = _Rules(policies)
     after = 0
     while True:
-        plans = session.execute(_ACTIVE_PLANS, {"after": after, "size": chunk_size}).all()
+        plans = session.connection().execute(_ACTIVE_PLANS, {"after": after, "size": chunk_size}).all()
         if not plans:
             break
         _service_chunk(session, plans, as_of=as_of, rules=rules, actor=actor, summary=summary)
