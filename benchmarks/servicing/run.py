@@ -10,7 +10,8 @@ and for the installments due by the business date (pinned to 2025-12-31) a payme
 ten paid two days before the due date, one in ten ten days after it, two in ten not at all. Then
 times, in this process, `run_servicing` over every plan (the first run, which writes nearly every
 plan), the same run again (the same date: nothing to write), and the outcomes report for 2025
-(median of 5). Prints a Markdown table and writes results.json beside this script.
+(median of 5). Prints a Markdown table and writes the figures to
+$TMPDIR/hardship-servicing-bench.json.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -78,7 +80,8 @@ def build(url: str, accounts: int, plans: int) -> dict[str, int]:
             FROM generate_series(1, {plans}) g
             JOIN card_account a ON a.account_ref = 'A' || (1 + (g - 1) * {step})
             CROSS JOIN LATERAL (SELECT (ARRAY[3, 6, 12, 24, 36, 60])[1 + g % 6] AS term) t""",
-        """INSERT INTO installment (plan_id, number, due_date, principal_fen, interest_fen, fee_fen, amount_fen)
+        """INSERT INTO installment
+              (plan_id, number, due_date, principal_fen, interest_fen, fee_fen, amount_fen)
             SELECT p.id, k, (p.start_on + make_interval(months => k))::date, 100000, 0, 0, 100000
             FROM installment_plan p, generate_series(1, p.term_months) k""",
         f"""INSERT INTO payment (payment_ref, account_id, paid_on, amount_fen, imported_at)
@@ -107,7 +110,9 @@ def build(url: str, accounts: int, plans: int) -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--plans", type=int, default=100_000)
     parser.add_argument("--chunk-size", type=int, default=servicing.DEFAULT_CHUNK_SIZE)
@@ -128,7 +133,9 @@ def main() -> None:
     for label in ("servicing run (first)", "servicing run (again, same date)"):
         started = time.perf_counter()
         with unit_of_work(engine) as session:
-            summary = servicing.run_servicing(session, actor=actor, policies=policies, chunk_size=args.chunk_size)
+            summary = servicing.run_servicing(
+                session, actor=actor, policies=policies, chunk_size=args.chunk_size
+            )
         seconds = time.perf_counter() - started
         rows.append(
             {
@@ -167,7 +174,8 @@ def main() -> None:
     print("| step | plans | seconds | plans/s |")
     print("| --- | ---: | ---: | ---: |")
     for row in rows:
-        print(f"| {row['step']} | {row['plans']:,} | {row['seconds']} | {row.get('plans_per_second') or ''} |")
+        rate = row.get("plans_per_second") or ""
+        print(f"| {row['step']} | {row['plans']:,} | {row['seconds']} | {rate} |")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.platform()}",
@@ -175,7 +183,9 @@ def main() -> None:
         "counts": counts,
         "rows": rows,
     }
-    (Path(__file__).resolve().parent / "results.json").write_text(json.dumps(result, indent=2, default=str))
+    out = Path(tempfile.gettempdir()) / "hardship-servicing-bench.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
