@@ -124,7 +124,7 @@ class PlanServicing:
 
     @property
     def paid_on_time(self) -> int:
-        """Installments whose miss day has come and that were paid before it."""
+        """Judged installments (whose miss day has come, or all of a completed plan) paid in time."""
         return self.judged - self.misses
 
     @property
@@ -147,6 +147,8 @@ def miss_day(due_date: date, grace_days: int) -> date:
 
 
 def _positive_fen(amount: Decimal, what: str) -> int:
+    if type(amount) is Decimal and amount.as_tuple().exponent == -2 and amount > 0:
+        return int(amount.scaleb(2))  # the common case: an amount read from fen
     try:
         fen = to_fen(amount)
     except DomainError as error:
@@ -249,6 +251,8 @@ def service_plan(
     scheduled_fen = targets[-1]
     paid_fen = min(payments_fen, scheduled_fen)
 
+    # A completed plan's installments are all settled: each one counts as judged (paid or paid_late).
+    settled = broken_on is None and completed_on is not None
     states: list[InstallmentServicing] = []
     before = 0
     misses = streak = judged = 0
@@ -265,7 +269,7 @@ def service_plan(
             status = InstallmentStatus.MISSED
         else:
             status = InstallmentStatus.DUE
-        if day <= judged_on:
+        if day <= judged_on or settled:
             judged += 1
             if status is InstallmentStatus.PAID:
                 streak = 0

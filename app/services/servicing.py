@@ -3,7 +3,7 @@
 A run reads the active plans in chunks of plan ids, with their installments and the account's
 payments in a few set-based queries per chunk, asks the domain where each plan stands
 (``app.domain.servicing.service_plan``), and writes only what differs from what is stored, in bulk.
-A plan that the rules complete or break goes through :func:`end_plan_by_rules`, the one place
+A plan that the rules complete or break goes through :func:`end_plans_by_rules`, the one place
 where a run changes a plan's status. Deferrals whose last new due date has passed are completed.
 
 Runs are idempotent (the same date again writes nothing) and path-independent (daily runs end where
@@ -55,7 +55,8 @@ from app.services.principal import Principal
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "RunSummary",
-    "end_plan_by_rules",
+    "Transition",
+    "end_plans_by_rules",
     "get_run",
     "record_payment",
     "run_servicing",
@@ -154,57 +155,95 @@ def _end_reason(result: PlanServicing, rules: ServicingPolicy) -> str:
     return f"Broken on {result.broken_on.isoformat()} by the servicing rules: {why}."
 
 
-def end_plan_by_rules(
-    session: Session,
-    *,
-    plan_id: int,
-    result: PlanServicing,
-    rules: ServicingPolicy,
-    actor: Principal,
-    run_id: int,
-) -> bool:
-    """The one place a servicing run changes a plan's status: active -> completed or broken.
+@dataclass(frozen=True)
+class Transition:
+    """A plan the rules ended: its new status, days and reason."""
 
-    Sets ``ended_on`` to the day the rules ended it (``completed_on`` or ``broken_on``; a broken
-    plan counts for RECENT_BROKEN_PLAN from then) and ``end_reason`` saying why, and audits it.
-    False when the plan was no longer active (ended by someone else meanwhile): nothing changes.
-    """
+    plan_id: int
+    status: PlanStatus
+    ended_on: date
+    completed_on: date | None
+    broken_on: date | None
+    end_reason: str
+
+
+_LOCK_ACTIVE = (
+    select(PLAN.c.id)
+    .where(PLAN.c.id.in_(bindparam("ids", expanding=True)), PLAN.c.status == PlanStatus.ACTIVE.value)
+    .with_for_update()
+)
+_END_PLAN = (
+    update(PLAN)
+    .where(PLAN.c.id == bindparam("b_id"), PLAN.c.status == PlanStatus.ACTIVE.value)
+    .values(
+        status=bindparam("b_status"),
+        ended_on=bindparam("b_ended_on"),
+        end_reason=bindparam("b_reason"),
+        completed_on=bindparam("b_completed_on"),
+        broken_on=bindparam("b_broken_on"),
+    )
+)
+
+
+def transition_for(plan_id: int, result: PlanServicing, rules: ServicingPolicy) -> Transition:
+    """The transition of a plan the rules ended (active -> completed or broken)."""
     target = transition_plan(PlanStatus.ACTIVE.value, result.status.value)
     ended_on = result.ended_on
-    reason = _end_reason(result, rules)
-    changed = session.execute(
-        update(PLAN)
-        .where(PLAN.c.id == plan_id, PLAN.c.status == PlanStatus.ACTIVE.value)
-        .values(
-            status=target.value,
-            ended_on=ended_on,
-            end_reason=reason,
-            completed_on=result.completed_on,
-            broken_on=result.broken_on,
-        )
+    assert ended_on is not None
+    return Transition(
+        plan_id, target, ended_on, result.completed_on, result.broken_on, _end_reason(result, rules)
     )
-    if not changed.rowcount:  # type: ignore[attr-defined]
-        return False
+
+
+def end_plans_by_rules(
+    session: Session, *, transitions: Sequence[Transition], actor: Principal, run_id: int
+) -> list[Transition]:
+    """The one place a servicing run changes plans' status: active -> completed or broken.
+
+    Sets ``ended_on`` to the day the rules ended each plan (``completed_on`` or ``broken_on``; a
+    broken plan counts for RECENT_BROKEN_PLAN from then) and ``end_reason`` saying why, in one
+    statement per chunk, and audits them in one event (entity: the run). A plan no longer active
+    (ended by someone else meanwhile) is left as it is. Returns the transitions made.
+    """
+    if not transitions:
+        return []
+    still_active = set(session.scalars(_LOCK_ACTIVE, {"ids": [t.plan_id for t in transitions]}))
+    made = [t for t in transitions if t.plan_id in still_active]
+    if not made:
+        return []
+    session.execute(
+        _END_PLAN,
+        [
+            {
+                "b_id": t.plan_id,
+                "b_status": t.status.value,
+                "b_ended_on": t.ended_on,
+                "b_reason": t.end_reason,
+                "b_completed_on": t.completed_on,
+                "b_broken_on": t.broken_on,
+            }
+            for t in made
+        ],
+    )
     audit.record(
         session,
         actor=actor,
-        action=f"installment_plan.{target.value}",
-        entity_type="installment_plan",
-        entity_id=plan_id,
-        before={"status": PlanStatus.ACTIVE.value},
+        action="installment_plan.ended_by_servicing",
+        entity_type="servicing_run",
+        entity_id=run_id,
         after={
-            "status": target.value,
-            "ended_on": ended_on,
-            "end_reason": reason,
-            "completed_on": result.completed_on,
-            "broken_on": result.broken_on,
-            "paid_total": result.paid_total,
-            "outstanding": result.outstanding,
-            "unapplied": result.unapplied,
-            "servicing_run_id": run_id,
+            "plans": [
+                {
+                    "id": t.plan_id,
+                    "status": t.status.value,
+                    "ended_on": t.ended_on,
+                    "end_reason": t.end_reason,
+                }
+                for t in made
+            ]
         },
     )
-    return True
+    return made
 
 
 # --- a run ----------------------------------------------------------------------------------------
@@ -289,15 +328,17 @@ def _service_chunk(
     summary: RunSummary,
 ) -> None:
     bounds = {"lo": plans[0][0], "hi": plans[-1][0]}
+    connection = session.connection()  # plain Core rows: no ORM result processing per row
     installments: dict[int, list[Any]] = defaultdict(list)
-    for row in session.execute(_INSTALLMENTS, bounds):
+    for row in connection.execute(_INSTALLMENTS, bounds):
         installments[row[0]].append(row)
     payments: dict[int, list[ReceivedPayment]] = defaultdict(list)
-    for plan_id, paid_on, payment_ref, fen in session.execute(_PAYMENTS, {**bounds, "as_of": as_of}):
+    for plan_id, paid_on, payment_ref, fen in connection.execute(_PAYMENTS, {**bounds, "as_of": as_of}):
         payments[plan_id].append(ReceivedPayment(paid_on, payment_ref, from_fen(fen)))
 
     plan_updates: list[dict[str, Any]] = []
     installment_updates: list[dict[str, Any]] = []
+    transitions: list[Transition] = []
     for plan_id, start_on, policy_version, paid, outstanding, unapplied, judged, on_time, error in plans:
         summary.plans_examined += 1
         stored = installments.get(plan_id, [])
@@ -358,17 +399,16 @@ def _service_chunk(
                 )
         if result.status is not PlanStatus.ACTIVE:
             assert policy_rules is not None
-            if end_plan_by_rules(
-                session, plan_id=plan_id, result=result, rules=policy_rules, actor=actor, run_id=summary.id
-            ):
-                if result.status is PlanStatus.COMPLETED:
-                    summary.plans_completed += 1
-                else:
-                    summary.plans_broken += 1
+            transitions.append(transition_for(plan_id, result, policy_rules))
+    for made in end_plans_by_rules(session, transitions=transitions, actor=actor, run_id=summary.id):
+        if made.status is PlanStatus.COMPLETED:
+            summary.plans_completed += 1
+        else:
+            summary.plans_broken += 1
     if plan_updates:
-        session.execute(_UPDATE_PLAN, plan_updates)
+        connection.execute(_UPDATE_PLAN, plan_updates)
     if installment_updates:
-        session.execute(_UPDATE_INSTALLMENT, installment_updates)
+        connection.execute(_UPDATE_INSTALLMENT, installment_updates)
     changed = {row["b_id"] for row in plan_updates}
     summary.plans_updated += len(changed)
     summary.installments_updated += len(installment_updates)
@@ -425,7 +465,7 @@ def run_servicing(
     rules = _Rules(policies)
     after = 0
     while True:
-        plans = session.execute(_ACTIVE_PLANS, {"after": after, "size": chunk_size}).all()
+        plans = session.connection().execute(_ACTIVE_PLANS, {"after": after, "size": chunk_size}).all()
         if not plans:
             break
         _service_chunk(session, plans, as_of=as_of, rules=rules, actor=actor, summary=summary)
@@ -469,3 +509,42 @@ def get_run(session: Session, run_id: int) -> RunSummary:
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+def plan_summaries(session: Session, plan_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Where each of these plans stands, for a page that lists them: the servicing figures and the
+    installments' statuses in order (paid, late, missed at a glance)."""
+    if not plan_ids:
+        return {}
+    p = InstallmentPlan
+    summaries: dict[int, dict[str, Any]] = {
+        row.id: {
+            "paid_total": row.paid_total,
+            "outstanding": row.outstanding,
+            "unapplied": row.unapplied,
+            "completed_on": row.completed_on,
+            "broken_on": row.broken_on,
+            "end_reason": row.end_reason,
+            "servicing_error": row.servicing_error,
+            "installments": [],
+        }
+        for row in session.execute(
+            select(
+                p.id,
+                p.paid_total.label("paid_total"),
+                p.outstanding.label("outstanding"),
+                p.unapplied.label("unapplied"),
+                p.completed_on,
+                p.broken_on,
+                p.end_reason,
+                p.servicing_error,
+            ).where(p.id.in_(plan_ids))
+        )
+    }
+    for plan_id, number, status in session.execute(
+        select(Installment.plan_id, Installment.number, Installment.status)
+        .where(Installment.plan_id.in_(plan_ids))
+        .order_by(Installment.plan_id, Installment.number)
+    ):
+        summaries[plan_id]["installments"].append({"number": number, "status": status})
+    return summaries

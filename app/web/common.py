@@ -231,6 +231,8 @@ def navigation(user: Principal | None) -> list[NavItem]:
         items.append(NavItem("nav.disasters", f"{PREFIX}/disasters", "disasters"))
     if can(user, Permission.AUDIT_READ):
         items.append(NavItem("nav.audit", f"{PREFIX}/audit", "audit"))
+    if can(user, Permission.OUTCOME_REPORT_READ):
+        items.append(NavItem("nav.outcomes", f"{PREFIX}/reports/outcomes", "outcomes"))
     return items
 
 

@@ -123,6 +123,8 @@ def state(db: Database) -> list[tuple[Any, ...]]:
                 InstallmentPlan.paid_total,
                 InstallmentPlan.outstanding,
                 InstallmentPlan.unapplied,
+                InstallmentPlan.installments_judged,
+                InstallmentPlan.installments_on_time,
                 InstallmentPlan.servicing_error,
             ).order_by(InstallmentPlan.id)
         ).all()
@@ -222,8 +224,13 @@ def test_a_plan_breaks_on_the_miss_day_with_its_reason_and_counts_as_recently_br
         )
         assert plan.end_reason is not None and "2 installment(s) in a row" in plan.end_reason
         assert plan_history(s, account_id) == (False, date(2025, 3, 19))
-        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "installment_plan.broken")).one()
-        assert event.entity_id == str(plan_id) and event.after["broken_on"] == "2025-03-19"
+        event = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "installment_plan.ended_by_servicing")
+        ).one()
+        assert event.entity_type == "servicing_run" and event.entity_id == str(summary.id)
+        assert [(p["id"], p["status"], p["ended_on"]) for p in event.after["plans"]] == [
+            (plan_id, "broken", "2025-03-19")
+        ]
     # A broken plan is not serviced any more: later payments change nothing.
     with unit_of_work(db.engine) as s:
         pay(s, "A-1", "2025-03-20", "300.00")
@@ -258,9 +265,10 @@ def test_a_plan_completes_on_the_day_of_its_last_fen_and_keeps_what_was_left(
             Decimal("0.00"),
             Decimal("10.00"),
         )
-        assert s.scalars(
-            select(AuditEvent.action).where(AuditEvent.entity_type == "installment_plan")
-        ).all() == ["installment_plan.completed"]
+        event = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "installment_plan.ended_by_servicing")
+        ).one()
+        assert [(p["id"], p["status"]) for p in event.after["plans"]] == [(plan_id, "completed")]
 
 
 def test_one_bad_plan_is_recorded_and_the_run_goes_on(

@@ -14,7 +14,7 @@ from app.domain.access import Permission
 from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason
 from app.domain.waivers import authority_limit
-from app.services import accounts, deferrals, eligibility, plans, waivers
+from app.services import accounts, deferrals, eligibility, plans, servicing, waivers
 from app.services.clock import utcnow
 from app.services.principal import Principal
 from app.web import i18n
@@ -120,6 +120,10 @@ def account_page(
         other_accounts = [
             r for r in accounts.accounts_of_customer(session, view.account.customer_ref) if r != account_ref
         ]
+        # Where each plan stands (paid, late, missed at a glance; a broken plan's reason).
+        plan_servicing = servicing.plan_summaries(
+            session, [p["id"] for p in data["arrangements"]["installment_plans"]]
+        )
         waiver_rows = (
             waivers.list_waivers(session, account_ref=account_ref)
             if can(user, Permission.WAIVER_READ)
@@ -151,6 +155,7 @@ def account_page(
             "arr": data["arrangements"],
             "waivers": waiver_rows,
             "deferrals": deferral_rows,
+            "plan_servicing": plan_servicing,
             "other_accounts": other_accounts,
             "result": result,
             "reasons": HARDSHIP_REASONS,
@@ -297,7 +302,11 @@ def plan_page(
 ) -> Response:
     with unit_of_work(request) as session:
         plan = plans.plan_dict(session, plans.get_plan(session, plan_id))
-    return render(request, "plan.html", {"plan": plan, "account_url": account_url}, section="home")
+    recorded = policies_of(request).get(plan["policy_version"])
+    rules = (recorded or policy_in_force(request)).servicing
+    return render(
+        request, "plan.html", {"plan": plan, "account_url": account_url, "rules": rules}, section="home"
+    )
 
 
 @router.post("/plans/{plan_id}/cancel")
