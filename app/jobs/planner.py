@@ -50,11 +50,11 @@ def plan_scan(engine: Engine, scan_id: int, chunk_size: int, *, policies: Policy
                 scan.status = "running"
                 scan.started_at = scan.started_at or utcnow()
             return True
+        now = utcnow()  # the scan starts with its planning
         ctx = load_context(session, scan_id, policies or default_policies())
         account_ids, portfolio = covered_accounts(session, ctx.prefixes)
         chunks = plan_chunks(account_ids, chunk_size)
         _insert_chunks(session, scan_id, chunks)
-        now = utcnow()
         session.execute(
             update(Scan)
             .where(Scan.id == scan_id)
