@@ -19,7 +19,13 @@ from app.domain.errors import InvalidTerm
 from app.domain.model import Statement
 from app.domain.money import ZERO, require_rate, round_money
 
-__all__ = ["DeferralLine", "DeferralResult", "compute_deferral", "statements_in_window"]
+__all__ = [
+    "DeferralLine",
+    "DeferralResult",
+    "compute_deferral",
+    "deferral_leaves_calendar",
+    "statements_in_window",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,18 @@ def statements_in_window(
         if relief_start <= statement.due_date <= relief_end and statement.unpaid_amount > 0
     ]
     return tuple(sorted(selected, key=lambda statement: (statement.due_date, statement.statement_date)))
+
+
+def deferral_leaves_calendar(statements: Iterable[Statement], deferral_months: int) -> bool:
+    """True when deferring one of ``statements`` by ``deferral_months`` would give a due date outside
+    years 1..9999 (a due date of 9999-12-31, say): no deferral can be computed for that account
+    (DOMAIN.md, "Data that breaks a rule's arithmetic")."""
+    # The year test of add_months without building the date (this runs for every account of a scan).
+    for statement in statements:
+        due = statement.due_date
+        if not 1 <= due.year + (due.month - 1 + deferral_months) // 12 <= 9999:
+            return True
+    return False
 
 
 def compute_deferral(

@@ -11,7 +11,12 @@ from datetime import date
 from decimal import Decimal
 
 from app.domain.dates import add_months, days_past_due
-from app.domain.deferrals import DeferralResult, compute_deferral, statements_in_window
+from app.domain.deferrals import (
+    DeferralResult,
+    compute_deferral,
+    deferral_leaves_calendar,
+    statements_in_window,
+)
 from app.domain.installments import allowed_terms, recommended_term
 from app.domain.model import Account, DisasterEvent, Statement
 from app.domain.money import ZERO
@@ -25,6 +30,7 @@ __all__ = [
     "InstallmentOffer",
     "Reason",
     "WaiverOffer",
+    "delinquent_after",
     "evaluate_disaster_deferral",
     "evaluate_disaster_deferral_for_events",
     "evaluate_fee_waiver",
@@ -77,6 +83,12 @@ class WaiverOffer:
     waivable_interest_amount: Decimal
 
 
+def delinquent_after(account: Account, today: date) -> bool:
+    """True when the account's delinquency starts after ``today``: its days past due cannot be
+    counted (DOMAIN.md, "Data that breaks a rule's arithmetic")."""
+    return account.delinquent_since is not None and account.delinquent_since > today
+
+
 def _decide(
     program: Program,
     failed: Iterable[ReasonCode],
@@ -118,6 +130,8 @@ def evaluate_installment_plan(
     term rule fails even without a requested term: there is nothing to spread.
     The offer: P, fees waived (the fee balance), the allowed terms and, with a monthly income, the
     shortest term whose installment is at most 50 % of it.
+    Last, DATA_INVALID when the account's delinquency starts after today: days past due cannot be
+    counted (DOMAIN.md, "Data that breaks a rule's arithmetic").
     """
     rules = policy.installment
     restructured = account.principal_balance + account.interest_balance
@@ -139,6 +153,8 @@ def evaluate_installment_plan(
         failed.append(ReasonCode.RECENT_BROKEN_PLAN)
     if not terms or (requested_term is not None and requested_term not in terms):
         failed.append(ReasonCode.TERM_NOT_ALLOWED)
+    if delinquent_after(account, today):
+        failed.append(ReasonCode.DATA_INVALID)
     offer = None
     if not failed:
         offer = InstallmentOffer(
@@ -181,6 +197,7 @@ def evaluate_disaster_deferral(
     *,
     policy: Policy,
     already_enrolled: bool,
+    today: date | None = None,
     lang: str = "zh",
 ) -> Decision:
     """Judge a disaster payment deferral for one event (DOMAIN.md, "Disaster deferral: who is eligible").
@@ -189,7 +206,10 @@ def evaluate_disaster_deferral(
     covered by the event (REGION_NOT_AFFECTED); status active or delinquent
     (ACCOUNT_STATUS_INELIGIBLE); opened_on < occurred_on (OPENED_AFTER_EVENT); at most 30 days past
     due at occurred_on (PRE_EVENT_DELINQUENCY); a statement due in [relief_start, relief_end] with
-    unpaid > 0 (NO_AMOUNT_DUE_IN_WINDOW); not already enrolled for this event (ALREADY_ENROLLED).
+    unpaid > 0 (NO_AMOUNT_DUE_IN_WINDOW); not already enrolled for this event (ALREADY_ENROLLED);
+    data the rules can be applied to (DATA_INVALID, DOMAIN.md "Data that breaks a rule's
+    arithmetic"): no statement of the window whose new due date would leave the calendar, and, when
+    ``today`` (the business date) is given, no delinquency starting after it.
     The offer, when eligible, is the DeferralResult with the amounts.
     """
     rules = policy.disaster
@@ -203,10 +223,15 @@ def evaluate_disaster_deferral(
         failed.append(ReasonCode.OPENED_AFTER_EVENT)
     if days_past_due(account.delinquent_since, event.occurred_on) > rules.max_days_past_due_at_event:
         failed.append(ReasonCode.PRE_EVENT_DELINQUENCY)
-    if not statements_in_window(statement_list, event.relief_start, event.relief_end):
+    in_window = statements_in_window(statement_list, event.relief_start, event.relief_end)
+    if not in_window:
         failed.append(ReasonCode.NO_AMOUNT_DUE_IN_WINDOW)
     if already_enrolled:
         failed.append(ReasonCode.ALREADY_ENROLLED)
+    if deferral_leaves_calendar(in_window, event.deferral_months) or (
+        today is not None and delinquent_after(account, today)
+    ):
+        failed.append(ReasonCode.DATA_INVALID)
     offer: DeferralResult | None = None
     if not failed:
         offer = compute_deferral(
@@ -227,6 +252,7 @@ def evaluate_disaster_deferral_for_events(
     enrolled_codes: set[str],
     *,
     policy: Policy,
+    today: date | None = None,
     lang: str = "zh",
 ) -> Decision:
     """Judge a disaster deferral against every open event (DOMAIN.md, the eligibility endpoint).
@@ -253,6 +279,7 @@ def evaluate_disaster_deferral_for_events(
             event,
             policy=policy,
             already_enrolled=event.code in enrolled_codes,
+            today=today,
             lang=lang,
         )
         if decision.eligible:

@@ -35,6 +35,7 @@ class ReasonCode(StrEnum):
     RECENT_BROKEN_PLAN = "RECENT_BROKEN_PLAN"
     TERM_NOT_ALLOWED = "TERM_NOT_ALLOWED"
     NO_FEES_OUTSTANDING = "NO_FEES_OUTSTANDING"
+    DATA_INVALID = "DATA_INVALID"
 
 
 class Program(StrEnum):
@@ -73,7 +74,8 @@ class ScheduleMethod(StrEnum):
     ANNUITY = "annuity"
 
 
-# The order of the rule tables in DOMAIN.md; reasons are always reported in this order.
+# The order of the rule tables in DOMAIN.md; reasons are always reported in this order. DATA_INVALID
+# (DOMAIN.md, "Data that breaks a rule's arithmetic") comes after the rules it keeps from being applied.
 DEFERRAL_REASON_ORDER: tuple[ReasonCode, ...] = (
     ReasonCode.REGION_NOT_AFFECTED,
     ReasonCode.ACCOUNT_STATUS_INELIGIBLE,
@@ -81,6 +83,7 @@ DEFERRAL_REASON_ORDER: tuple[ReasonCode, ...] = (
     ReasonCode.PRE_EVENT_DELINQUENCY,
     ReasonCode.NO_AMOUNT_DUE_IN_WINDOW,
     ReasonCode.ALREADY_ENROLLED,
+    ReasonCode.DATA_INVALID,
 )
 INSTALLMENT_REASON_ORDER: tuple[ReasonCode, ...] = (
     ReasonCode.ACCOUNT_STATUS_INELIGIBLE,
@@ -90,6 +93,7 @@ INSTALLMENT_REASON_ORDER: tuple[ReasonCode, ...] = (
     ReasonCode.PLAN_ALREADY_ACTIVE,
     ReasonCode.RECENT_BROKEN_PLAN,
     ReasonCode.TERM_NOT_ALLOWED,
+    ReasonCode.DATA_INVALID,
 )
 FEE_WAIVER_REASON_ORDER: tuple[ReasonCode, ...] = (
     ReasonCode.ACCOUNT_STATUS_INELIGIBLE,

@@ -13,6 +13,7 @@ from app.domain.errors import InvalidRegionCode
 __all__ = [
     "coverage_prefix",
     "coverage_prefixes",
+    "coverage_ranges",
     "covers",
     "current_region_code",
     "find_region_code_cycle",
@@ -122,3 +123,27 @@ def coverage_prefixes(event_codes: Iterable[str], changes: Mapping[str, str]) ->
         if any(covers(event_code, current) for event_code in event_candidates):
             prefixes.add(old_code)
     return tuple(sorted(prefixes))
+
+
+def coverage_ranges(prefixes: Iterable[str]) -> tuple[tuple[str, str | None], ...]:
+    """The digit prefixes as disjoint ``[low, high)`` ranges of codes: a code starts with one of the
+    prefixes exactly when ``low <= code < high`` for one range (``high`` None: no upper bound).
+
+    For an index range scan on the region code (``region_code >= '62' AND region_code < '63'``
+    selects Gansu). A prefix inside another one is dropped. ``high`` is the prefix plus one as a
+    number of the same length (``'6299'`` -> ``'6300'``), so both bounds are digit strings, which
+    sort alike under every collation. Sorted by ``low``.
+    """
+    kept: list[str] = []
+    for prefix in sorted(set(prefixes)):
+        if not (prefix.isascii() and prefix.isdigit()):
+            raise InvalidRegionCode(f"a coverage prefix is digits only: {prefix!r}")
+        if kept and prefix.startswith(kept[-1]):
+            continue
+        kept.append(prefix)
+    ranges: list[tuple[str, str | None]] = []
+    for prefix in kept:
+        following = int(prefix) + 1
+        high = str(following).zfill(len(prefix)) if following < 10 ** len(prefix) else None
+        ranges.append((prefix, high))
+    return tuple(ranges)

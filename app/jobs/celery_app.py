@@ -92,7 +92,7 @@ def _send_chunks(scan_id: int, chunk_ids: list[int], max_attempts: int) -> None:
 def plan_task(self: Task, scan_id: int, chunk_size: int, max_attempts: int) -> None:
     """Create the chunks (idempotent) and send a task for each unfinished one."""
     engine = get_engine()
-    if plan_scan(engine, scan_id, chunk_size):
+    if plan_scan(engine, scan_id, chunk_size, policies=_policies()):
         _send_chunks(scan_id, unfinished_chunk_ids(engine, scan_id), max_attempts)
 
 

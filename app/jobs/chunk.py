@@ -1,21 +1,26 @@
 """One chunk of a scan: claim it, evaluate its accounts, write the results, count them.
 
+The planner (app/jobs/planner.py) gave each chunk the ids of up to ``chunk_size`` accounts of the
+event's regions; the accounts outside them were counted once by the planner and cost a chunk
+nothing.
+
 Protocol (safe with any number of workers, crashes and redelivered tasks):
 
 1. **Claim** in a short transaction of its own: ``UPDATE scan_chunk SET status='running',
    attempts=attempts+1, started_at=now WHERE id=:id AND (status='pending' OR (status='running'
    AND started_at < now - stale))``. Exactly one worker wins; its attempt number is its claim.
-2. **Work** in ONE transaction: a few set-based queries (the chunk's account count; the accounts of
-   the covered regions; their statements due in the relief window; their deferrals for the event),
-   the pure domain (``evaluate_disaster_deferral``) for each account, then bulk inserts: ScanResult
-   rows and, when enrolling, ``INSERT ... ON CONFLICT DO NOTHING`` on the deferrals (the unique
-   (account_id, disaster_id) settles races; only what was really inserted, read back by an indexed
-   query, is counted) and their lines. On PostgreSQL the results and lines go in with ``COPY`` and
-   the deferrals with one ``INSERT ... SELECT FROM unnest(...)`` (see ``_bulk_insert``). The chunk
-   is marked done only if the claim still holds (``WHERE attempts = :mine``), else everything rolls
-   back; the scan's counters grow by ``x = x + :n`` (atomic across workers). The chunk that
-   completes the scan computes ``customers_eligible`` with one ``COUNT(DISTINCT customer_ref)`` and
-   the reason counts, and marks the scan succeeded.
+2. **Work** in ONE transaction, in three steps:
+   - *read* (:func:`_read`): the chunk's accounts by id, their statements due in the relief window,
+     their deferrals for the event: three indexed queries;
+   - *decide* (:func:`_decide`): the pure domain (``evaluate_disaster_deferral``) for each account;
+     an account whose data breaks a rule's arithmetic is refused with DATA_INVALID like any other
+     refusal, and the scan goes on;
+   - *write* (:func:`write_deferrals` when enrolling, then :func:`_write_results` and
+     :func:`_count`): the deferrals and their lines, a ScanResult row per account (``COPY`` on
+     PostgreSQL, see app/jobs/rows.py), then the chunk is marked done only if the claim still holds
+     (``WHERE attempts = :mine``), else everything rolls back; the scan's counters grow by ``x = x +
+     :n`` (atomic across workers). The chunk that completes the scan computes
+     ``customers_eligible`` and the reason counts (app/jobs/finalize.py) and marks it succeeded.
 3. **Failure**: the work rolls back; the chunk goes back to pending, or after
    ``scan_chunk_max_attempts`` attempts is failed and so is the scan, with the reason.
 
@@ -34,202 +39,50 @@ not in the scan's enrollment totals.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
-from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from collections import defaultdict
+from datetime import timedelta
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, cast
 
-from sqlalchemy import (
-    BigInteger,
-    CursorResult,
-    Date,
-    Engine,
-    Table,
-    TableClause,
-    and_,
-    column,
-    func,
-    literal_column,
-    or_,
-    select,
-    type_coerce,
-    update,
-)
-from sqlalchemy import table as sa_table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, Date, Engine, and_, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import unit_of_work
 from app.domain.deferrals import DeferralResult
 from app.domain.eligibility import evaluate_disaster_deferral
-from app.domain.model import Account, DisasterEvent, Statement
+from app.domain.model import Statement
 from app.domain.money import ZERO
-from app.domain.policy import Policy
 from app.domain.reasons import ReasonCode
-from app.domain.regions import coverage_prefixes
-from app.persistence.models import (
-    CardAccount,
-    Deferral,
-    DeferralLine,
-    DisasterAmendment,
-    DisasterRegion,
-    ScanChunk,
-    ScanResult,
+from app.jobs.context import ScanContext, covered, load_context, resolve_policy
+from app.jobs.deferral_writes import extend_deferrals as _extend_deferrals
+from app.jobs.deferral_writes import insert_deferrals as _insert_deferrals
+from app.jobs.finalize import finalize_scan
+from app.jobs.rows import (
+    ACCOUNT_T,
+    DEFERRAL_T,
+    RAW_RESULT,
+    RESULT_COLUMNS,
+    STATEMENT_T,
+    account_value,
+    bulk_insert,
+    fen,
+    ids_in,
+    raw_money,
+    statement_value,
 )
-from app.persistence.models import DisasterEvent as EventRow
 from app.persistence.models import Scan as ScanRow
-from app.persistence.models import Statement as StatementRow
-from app.persistence.types import Money
+from app.persistence.models import ScanChunk
 from app.services import audit
 from app.services.clock import utcnow
-from app.services.disasters import region_codes_of, to_domain_event
 from app.services.policies import PolicyStore
 from app.services.principal import SYSTEM
-from app.services.regions import region_code_changes
 
-__all__ = ["ChunkOutcome", "finalize_scan", "process_chunk", "resolve_policy"]
+__all__ = ["ChunkOutcome", "finalize_scan", "process_chunk", "resolve_policy", "write_deferrals"]
 
 log = logging.getLogger("hardship.jobs.chunk")
-
-ACCOUNT_T = cast(Table, CardAccount.__table__)
-STATEMENT_T = cast(Table, StatementRow.__table__)
-DEFERRAL_T = cast(Table, Deferral.__table__)
-LINE_T = cast(Table, DeferralLine.__table__)
-RESULT_T = cast(Table, ScanResult.__table__)
-
-
-def _raw(table: Table) -> TableClause:
-    """The table with its Money columns as plain integers: bulk writes pass fen and skip the
-    per-value conversion of the Money type (a large share of a chunk's time otherwise)."""
-    return sa_table(
-        table.name,
-        *(column(c.name, BigInteger() if isinstance(c.type, Money) else c.type) for c in table.columns),
-    )
-
-
-RAW_RESULT, RAW_DEFERRAL, RAW_LINE = _raw(RESULT_T), _raw(DEFERRAL_T), _raw(LINE_T)
-
-
-def _cents(fen: int) -> Decimal:
-    """Integer fen -> Decimal with two places (exact for any int of the database): the very value
-    ``require_cents`` gives (0 as ``ZERO``, i.e. 0.00, not 0E-2)."""
-    return Decimal(fen).scaleb(-2) if fen else ZERO
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _statement(
-    statement_date: date, due_date: date, balance_fen: int, minimum_fen: int, paid_fen: int
-) -> Statement:
-    """A domain Statement from database values, without the per-value checks of its constructor.
-
-    The checks (a Decimal, finite, whole fen, stored as 0.00-style with two places) hold by
-    construction for integer fen from a BIGINT column and :func:`_cents` produces exactly the value
-    ``require_cents`` would store, so the object equals ``Statement(...)`` field for field; the
-    checks were a large share of a chunk's time. tests/unit/test_scan_chunk_values.py compares both.
-    """
-    statement = _new(Statement)
-    _set(statement, "statement_date", statement_date)
-    _set(statement, "due_date", due_date)
-    _set(statement, "statement_balance", _cents(balance_fen))
-    _set(statement, "minimum_due", _cents(minimum_fen))
-    _set(statement, "paid_amount", _cents(paid_fen))
-    return statement
-
-
-def _account(
-    account_ref: str,
-    customer_ref: str,
-    product_code: str,
-    status: str,
-    region_code: str,
-    opened_on: date,
-    credit_limit_fen: int,
-    principal_balance_fen: int,
-    interest_balance_fen: int,
-    fee_balance_fen: int,
-    delinquent_since: date | None,
-    last_payment_on: date | None,
-) -> Account:
-    """A domain Account from an account row (see :func:`_statement` for why the checks are skipped)."""
-    account = _new(Account)
-    _set(account, "account_ref", account_ref)
-    _set(account, "customer_ref", customer_ref)
-    _set(account, "product_code", product_code)
-    _set(account, "status", status)
-    _set(account, "region_code", region_code)
-    _set(account, "opened_on", opened_on)
-    _set(account, "credit_limit", _cents(credit_limit_fen))
-    _set(account, "principal_balance", _cents(principal_balance_fen))
-    _set(account, "interest_balance", _cents(interest_balance_fen))
-    _set(account, "fee_balance", _cents(fee_balance_fen))
-    _set(account, "delinquent_since", delinquent_since)
-    _set(account, "last_payment_on", last_payment_on)
-    return account
-
-
-def _fen(amount: Decimal) -> int:
-    """A domain amount (whole fen, two places) as integer fen for a raw column."""
-    return int(amount.scaleb(2))
-
-
-def _copy_type(table: TableClause, name: str) -> str:
-    """The PostgreSQL type name of a column, as binary COPY needs it ("varchar", "timestamptz")."""
-    compiled = table.c[name].type.compile(dialect=postgresql.dialect()).lower().split("(")[0].strip()
-    return {"timestamp with time zone": "timestamptz"}.get(compiled, compiled)
-
-
-def _copy_rows(
-    session: Session, table: TableClause, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """PostgreSQL: ``COPY table (columns) FROM STDIN`` in the binary format (less to format on our
-    side and to parse on the server's than text), with ``rows`` (amounts in integer fen)."""
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.set_types([_copy_type(table, name) for name in columns])
-        for row in rows:
-            copy.write_row(row)
-
-
-def _bulk_insert(
-    session: Session,
-    table: TableClause,
-    columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-    *,
-    conflict: str | None = None,
-) -> None:
-    """Insert ``rows`` (tuples in the order of ``columns``; amounts in integer fen).
-
-    PostgreSQL: one ``COPY``. Other databases: one executemany; ``conflict`` (None for a plain
-    insert, "" for any unique constraint, or e.g. "(account_id, disaster_id)") adds ``ON CONFLICT
-    ... DO NOTHING``. On PostgreSQL a conflict is an error instead: every caller writes rows that can
-    only conflict with a concurrent attempt whose chunk then fails and is retried (see
-    :func:`_insert_deferrals` and the scan results), which gives the same outcome as skipping them.
-    """
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        _copy_rows(session, table, columns, rows)
-        return
-    insert = _insert(session)(table)
-    if conflict is not None:
-        elements = [name.strip() for name in conflict.strip("()").split(",") if name.strip()]
-        insert = insert.on_conflict_do_nothing(index_elements=elements or None)
-    session.execute(insert, [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _raw_money(column_: Any) -> Any:
-    return type_coerce(column_, BigInteger)
-
 
 ALREADY = ReasonCode.ALREADY_ENROLLED.value
 
@@ -248,14 +101,6 @@ class LostClaim(Exception):
     """Another worker re-claimed the chunk (ours looked stale, or the scan was resumed)."""
 
 
-def resolve_policy(policies: PolicyStore, version: str) -> Policy:
-    """The adopted policy of that version, or the draft (dry runs only); LookupError otherwise."""
-    policy = policies.get(version) or policies.get_draft(version)
-    if policy is None:
-        raise LookupError(f"policy version {version!r} is not known to this worker")
-    return policy
-
-
 def _due_date(session: Session) -> Any:
     """statement.due_date for the window filter. On SQLite (no statistics after a bulk import) the
     unary plus keeps the planner on the (account_id, statement_date) index for the chunk's id range
@@ -268,10 +113,6 @@ def _due_date(session: Session) -> Any:
 def _rowcount(result: Any) -> int:
     """Rows matched by an UPDATE (or inserted by an INSERT)."""
     return int(cast(CursorResult[Any], result).rowcount)
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _claim(engine: Engine, scan_id: int, chunk_id: int, stale_seconds: float) -> tuple[ChunkOutcome, int]:
@@ -386,61 +227,6 @@ def _record_failure(
         return ChunkOutcome.FAILED
 
 
-@dataclasses.dataclass
-class _Context:
-    scan: ScanRow
-    event_row: EventRow
-    event: DisasterEvent
-    policy: Policy
-    prefixes: tuple[str, ...]
-
-
-def _load_context(session: Session, scan_id: int, policies: PolicyStore) -> _Context:
-    scan = session.get(ScanRow, scan_id)
-    assert scan is not None
-    event_row = session.get(EventRow, scan.disaster_id)
-    assert event_row is not None
-    event = to_domain_event(event_row, region_codes_of(session, event_row.id))
-    if event_row.version != scan.event_version:
-        # The event was amended after the scan started: a scan judges by the version it recorded
-        # for its whole life, so every chunk sees the same rules. Amended regions and dates are
-        # then picked up by the next scan.
-        event = _event_at_version(session, event_row, scan.event_version)
-    base = resolve_policy(policies, scan.policy_version)
-    changes = region_code_changes(session, base)
-    policy = dataclasses.replace(base, region_code_changes=MappingProxyType(changes))
-    return _Context(scan, event_row, event, policy, coverage_prefixes(event.region_codes, changes))
-
-
-def _event_at_version(session: Session, event_row: EventRow, version: int) -> DisasterEvent:
-    """The event as it was at ``version``: undo the later amendments (they only ever widen)."""
-    relief_end = event_row.relief_end
-    months = event_row.deferral_months
-    for amendment in session.scalars(
-        select(DisasterAmendment)
-        .where(DisasterAmendment.disaster_id == event_row.id, DisasterAmendment.version > version)
-        .order_by(DisasterAmendment.version.desc())
-    ):
-        changes = amendment.changes or {}
-        if "relief_end" in changes:
-            relief_end = date.fromisoformat(changes["relief_end"]["from"])
-        if "deferral_months" in changes:
-            months = int(changes["deferral_months"]["from"])
-    codes = session.scalars(
-        select(DisasterRegion.region_code).where(
-            DisasterRegion.disaster_id == event_row.id, DisasterRegion.added_in_version <= version
-        )
-    )
-    return DisasterEvent(
-        code=event_row.code,
-        occurred_on=event_row.occurred_on,
-        relief_start=event_row.relief_start,
-        relief_end=relief_end,
-        deferral_months=months,
-        region_codes=tuple(sorted(codes)),
-    )
-
-
 def _work(
     session: Session,
     scan_id: int,
@@ -449,80 +235,129 @@ def _work(
     policies: PolicyStore,
     delay_seconds: float,
 ) -> None:
+    """The chunk's transaction: read, decide, write (see the module docstring)."""
     chunk = session.get(ScanChunk, chunk_id)
     assert chunk is not None
-    ctx = _load_context(session, scan_id, policies)
-    first, last = chunk.first_account_id, chunk.last_account_id
-    in_chunk = ACCOUNT_T.c.id.between(first, last)
-    covered = or_(*[ACCOUNT_T.c.region_code.like(prefix + "%") for prefix in ctx.prefixes])
+    ctx = load_context(session, scan_id, policies)
+    account_ids, scanned = _chunk_accounts(session, ctx, chunk)
+    batch = _read(session, ctx, account_ids)
+    if delay_seconds:
+        time.sleep(delay_seconds)  # test only: a window in which a test kills the worker
+    decided = _decide(ctx, batch)
+    if ctx.scan.mode == "enroll":
+        write_deferrals(session, ctx, decided)
+    _write_results(session, scan_id, decided)
+    _count(session, ctx, chunk_id, attempt, scanned, decided)
 
-    scanned = session.scalar(select(func.count()).select_from(ACCOUNT_T).where(in_chunk)) or 0
+
+def _chunk_accounts(session: Session, ctx: ScanContext, chunk: ScanChunk) -> tuple[list[int], int]:
+    """The ids of the accounts the chunk evaluates, and how many accounts it counts as scanned.
+
+    A chunk planned with its account ids (the planner counted the accounts outside the event's
+    regions once) evaluates and counts those. A chunk planned before account ids were kept holds an
+    id range: it evaluates the covered accounts of the range and counts every account in it.
+    """
+    if chunk.account_ids is not None:
+        ids: list[int] = json.loads(chunk.account_ids)
+        return ids, len(ids)
+    in_range = ACCOUNT_T.c.id.between(chunk.first_account_id, chunk.last_account_id)
+    scanned = session.scalar(select(func.count()).select_from(ACCOUNT_T).where(in_range)) or 0
+    query = select(ACCOUNT_T.c.id).where(in_range, covered(ctx.prefixes)).order_by(ACCOUNT_T.c.id)
+    ids = list(session.scalars(query))
+    return ids, scanned
+
+
+@dataclasses.dataclass
+class _Batch:
+    """What a chunk reads: its account rows (id first, then the columns of ``account_value``), their
+    statements due in the relief window, and their deferrals for the event (id, event version)."""
+
+    accounts: list[Any]
+    statements: dict[int, list[Statement]]
+    existing: dict[int, tuple[int, int]]
+
+
+_ACCOUNT_COLUMNS = (
+    ACCOUNT_T.c.id,
+    ACCOUNT_T.c.account_ref,
+    ACCOUNT_T.c.customer_ref,
+    ACCOUNT_T.c.product_code,
+    ACCOUNT_T.c.status,
+    ACCOUNT_T.c.region_code,
+    ACCOUNT_T.c.opened_on,
+    raw_money(ACCOUNT_T.c.credit_limit_fen).label("credit_limit_fen"),
+    raw_money(ACCOUNT_T.c.principal_balance_fen).label("principal_balance_fen"),
+    raw_money(ACCOUNT_T.c.interest_balance_fen).label("interest_balance_fen"),
+    raw_money(ACCOUNT_T.c.fee_balance_fen).label("fee_balance_fen"),
+    ACCOUNT_T.c.delinquent_since,
+    ACCOUNT_T.c.last_payment_on,
+)
+_STATEMENT_COLUMNS = (
+    STATEMENT_T.c.account_id,
+    STATEMENT_T.c.statement_date,
+    STATEMENT_T.c.due_date,
+    raw_money(STATEMENT_T.c.statement_balance_fen).label("statement_balance_fen"),
+    raw_money(STATEMENT_T.c.minimum_due_fen).label("minimum_due_fen"),
+    raw_money(STATEMENT_T.c.paid_amount_fen).label("paid_amount_fen"),
+)
+
+
+def _read(session: Session, ctx: ScanContext, account_ids: list[int]) -> _Batch:
+    """The chunk's accounts, their statements due in the relief window and their deferrals for the
+    event: three queries on the primary key and the (account_id, ...) indexes."""
+    if not account_ids:
+        return _Batch([], {}, {})
     accounts = session.execute(
-        select(
-            ACCOUNT_T.c.id,
-            ACCOUNT_T.c.account_ref,
-            ACCOUNT_T.c.customer_ref,
-            ACCOUNT_T.c.product_code,
-            ACCOUNT_T.c.status,
-            ACCOUNT_T.c.region_code,
-            ACCOUNT_T.c.opened_on,
-            _raw_money(ACCOUNT_T.c.credit_limit_fen).label("credit_limit_fen"),
-            _raw_money(ACCOUNT_T.c.principal_balance_fen).label("principal_balance_fen"),
-            _raw_money(ACCOUNT_T.c.interest_balance_fen).label("interest_balance_fen"),
-            _raw_money(ACCOUNT_T.c.fee_balance_fen).label("fee_balance_fen"),
-            ACCOUNT_T.c.delinquent_since,
-            ACCOUNT_T.c.last_payment_on,
-        )
-        .where(in_chunk, covered)
-        .order_by(ACCOUNT_T.c.id)
+        select(*_ACCOUNT_COLUMNS).where(ids_in(session, ACCOUNT_T.c.id, account_ids)).order_by(ACCOUNT_T.c.id)
     ).all()
     statements: dict[int, list[Statement]] = defaultdict(list)
     for line in session.execute(
-        select(
-            STATEMENT_T.c.account_id,
-            STATEMENT_T.c.statement_date,
-            STATEMENT_T.c.due_date,
-            _raw_money(STATEMENT_T.c.statement_balance_fen).label("statement_balance_fen"),
-            _raw_money(STATEMENT_T.c.minimum_due_fen).label("minimum_due_fen"),
-            _raw_money(STATEMENT_T.c.paid_amount_fen).label("paid_amount_fen"),
-        )
-        .select_from(STATEMENT_T.join(ACCOUNT_T, ACCOUNT_T.c.id == STATEMENT_T.c.account_id))
-        .where(
-            in_chunk,
-            STATEMENT_T.c.account_id.between(first, last),
-            covered,
+        select(*_STATEMENT_COLUMNS).where(
+            ids_in(session, STATEMENT_T.c.account_id, account_ids),
             _due_date(session).between(ctx.event.relief_start, ctx.event.relief_end),
         )
     ):
-        statements[line[0]].append(_statement(*line[1:]))
+        statements[line[0]].append(statement_value(*line[1:]))
     existing: dict[int, tuple[int, int]] = {
         row.account_id: (row.id, row.event_version)
         for row in session.execute(
             select(DEFERRAL_T.c.id, DEFERRAL_T.c.account_id, DEFERRAL_T.c.event_version).where(
-                DEFERRAL_T.c.disaster_id == ctx.event_row.id, DEFERRAL_T.c.account_id.between(first, last)
+                DEFERRAL_T.c.disaster_id == ctx.event_row.id,
+                ids_in(session, DEFERRAL_T.c.account_id, account_ids),
             )
         )
     }
-    if delay_seconds:
-        time.sleep(delay_seconds)  # test only: a window in which a test kills the worker
+    return _Batch(list(accounts), statements, existing)
 
+
+@dataclasses.dataclass
+class _Decided:
+    """The chunk's verdicts by account id, the new deferrals to write (``offers``) and, for an
+    enroll scan under a later event version, the deferrals to extend (deferral id, new amounts)."""
+
+    verdicts: dict[int, _Verdict]
+    offers: dict[int, DeferralResult]
+    extensions: dict[int, tuple[int, DeferralResult]]
+
+
+def _decide(ctx: ScanContext, batch: _Batch) -> _Decided:
+    """Judge each account with the pure domain rules, exactly as the eligibility endpoint does."""
     enroll = ctx.scan.mode == "enroll"
-    verdicts: dict[int, _Verdict] = {}
-    offers: dict[int, DeferralResult] = {}
-    extensions: dict[int, tuple[int, DeferralResult]] = {}
-    for account_id, *account_values in accounts:
-        account = _account(*account_values)
-        account_statements = statements.get(account_id, [])
-        enrolled_before = existing.get(account_id)
+    decided = _Decided({}, {}, {})
+    for account_id, *account_values in batch.accounts:
+        account = account_value(*account_values)
+        account_statements = batch.statements.get(account_id, [])
+        enrolled_before = batch.existing.get(account_id)
         decision = evaluate_disaster_deferral(
             account,
             account_statements,
             ctx.event,
             policy=ctx.policy,
             already_enrolled=enrolled_before is not None,
+            today=ctx.today,
         )
         offer = decision.offer if isinstance(decision.offer, DeferralResult) else None
-        verdicts[account_id] = _Verdict(
+        decided.verdicts[account_id] = _Verdict(
             account_id,
             account.account_ref,
             account.customer_ref,
@@ -532,7 +367,7 @@ def _work(
             offer,
         )
         if offer is not None:
-            offers[account_id] = offer
+            decided.offers[account_id] = offer
         elif (
             enroll
             and enrolled_before is not None
@@ -540,32 +375,59 @@ def _work(
             and decision.reason_codes == (ALREADY,)
         ):
             again = evaluate_disaster_deferral(
-                account, account_statements, ctx.event, policy=ctx.policy, already_enrolled=False
+                account,
+                account_statements,
+                ctx.event,
+                policy=ctx.policy,
+                already_enrolled=False,
+                today=ctx.today,
             )
             if isinstance(again.offer, DeferralResult):
-                extensions[account_id] = (enrolled_before[0], again.offer)
+                decided.extensions[account_id] = (enrolled_before[0], again.offer)
+    return decided
 
-    if enroll and offers:
-        inserted = _insert_deferrals(session, ctx, offers)
-        for account_id in offers:
+
+def write_deferrals(session: Session, ctx: ScanContext, decided: _Decided) -> None:
+    """Enroll: write the deferrals (with their lines) of the eligible accounts, and extend those of
+    accounts enrolled under an earlier version of the event; mark what was written on the verdicts.
+
+    An account enrolled meanwhile by another scan is not ours to count: it is listed as
+    ALREADY_ENROLLED. Every deferral an enroll scan writes or changes goes through here.
+    """
+    verdicts = decided.verdicts
+    if decided.offers:
+        inserted = _insert_deferrals(session, ctx, decided.offers)
+        for account_id in decided.offers:
             verdict = verdicts[account_id]
             if account_id in inserted:
                 verdict.enrolled = True
-            else:  # enrolled meanwhile by another scan: not ours to count
+            else:
                 verdict.eligible, verdict.reasons, verdict.offer = False, (ALREADY,), None
-    if extensions:
-        for account_id in _extend_deferrals(session, ctx, extensions):
+    if decided.extensions:
+        for account_id in _extend_deferrals(session, ctx, decided.extensions):
             verdicts[account_id].enrolled = True
-            verdicts[account_id].offer = extensions[account_id][1]
-    _bulk_insert(
+            verdicts[account_id].offer = decided.extensions[account_id][1]
+
+
+def _write_results(session: Session, scan_id: int, decided: _Decided) -> None:
+    """One ScanResult row per evaluated account, in account order."""
+    bulk_insert(
         session,
         RAW_RESULT,
         RESULT_COLUMNS,
-        [verdict.row(scan_id) for verdict in verdicts.values()],
+        [verdict.row(scan_id) for verdict in decided.verdicts.values()],
         conflict="",
     )
 
-    counted = [verdict.offer for verdict in verdicts.values() if verdict.eligible and verdict.offer]
+
+def _count(
+    session: Session, ctx: ScanContext, chunk_id: int, attempt: int, scanned: int, decided: _Decided
+) -> None:
+    """Mark the chunk done if our claim still holds (else LostClaim: all rolls back), add its counts
+    and totals to the scan, and finalize the scan when this was its last chunk."""
+    scan_id = ctx.scan.id
+    enroll = ctx.scan.mode == "enroll"
+    counted = [verdict.offer for verdict in decided.verdicts.values() if verdict.eligible and verdict.offer]
     finished = _rowcount(
         session.execute(
             update(ScanChunk)
@@ -600,42 +462,6 @@ def _work(
         finalize_scan(session, scan_id)
 
 
-RESULT_COLUMNS = (
-    "scan_id",
-    "account_id",
-    "account_ref",
-    "customer_ref",
-    "region_code",
-    "eligible",
-    "enrolled",
-    "reasons",
-    "deferred_fen",
-    "interest_waived_fen",
-    "late_fees_waived_fen",
-)
-DEFERRAL_COLUMNS = (
-    "account_id",
-    "disaster_id",
-    "scan_id",
-    "event_version",
-    "policy_version",
-    "deferred_fen",
-    "interest_waived_fen",
-    "late_fees_waived_fen",
-    "created_at",
-    "updated_at",
-)
-LINE_COLUMNS = (
-    "deferral_id",
-    "statement_date",
-    "due_date",
-    "new_due_date",
-    "deferred_fen",
-    "interest_waived_fen",
-    "late_fee_waived_fen",
-)
-
-
 @dataclasses.dataclass(slots=True)
 class _Verdict:
     """One account's outcome in this chunk, written as its scan_result row."""
@@ -660,226 +486,7 @@ class _Verdict:
             self.eligible,
             self.enrolled,
             " ".join(self.reasons),
-            _fen(offer.deferred_amount) if offer else 0,
-            _fen(offer.interest_waived) if offer else 0,
-            _fen(offer.late_fees_waived) if offer else 0,
+            fen(offer.deferred_amount) if offer else 0,
+            fen(offer.interest_waived) if offer else 0,
+            fen(offer.late_fees_waived) if offer else 0,
         )
-
-
-def _deferral_row(ctx: _Context, account_id: int, offer: DeferralResult, now: datetime) -> tuple[Any, ...]:
-    return (
-        account_id,
-        ctx.event_row.id,
-        ctx.scan.id,
-        ctx.scan.event_version,
-        ctx.scan.policy_version,
-        _fen(offer.deferred_amount),
-        _fen(offer.interest_waived),
-        _fen(offer.late_fees_waived),
-        now,
-        now,
-    )
-
-
-def _line_rows(deferral_id: int, offer: DeferralResult) -> list[tuple[Any, ...]]:
-    return [
-        (
-            deferral_id,
-            line.statement_date,
-            line.due_date,
-            line.new_due_date,
-            _fen(line.deferred_amount),
-            _fen(line.interest_waived),
-            _fen(line.late_fee_waived),
-        )
-        for line in offer.lines
-    ]
-
-
-def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, DeferralResult]) -> set[int]:
-    """Insert the deferrals with their lines; the account ids really inserted.
-
-    PostgreSQL: the ids are drawn from the deferral sequence in one query and deferrals and lines go
-    in with ``COPY``. The accounts were read as not enrolled in this transaction; should another scan
-    of the same event enroll one meanwhile (the service allows one enroll scan per event at a time,
-    so only a race can), the unique (account_id, disaster_id) fails this attempt and the retried
-    chunk lists the account as ALREADY_ENROLLED: nothing is enrolled twice, the totals stay exact.
-
-    Other databases: ``INSERT ... ON CONFLICT DO NOTHING`` in one executemany, then one indexed read
-    of the rows this scan now owns in the chunk's id range: only this transaction can have written
-    them (a chunk is done at most once), so they are exactly what was really inserted.
-    """
-    now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.scalars(
-            select(func.nextval(func.pg_get_serial_sequence("deferral", "id"))).select_from(
-                func.generate_series(1, len(offers))
-            )
-        ).all()
-        ours = dict(zip(offers, ids, strict=True))
-        _copy_rows(
-            session,
-            RAW_DEFERRAL,
-            ("id", *DEFERRAL_COLUMNS),
-            [
-                (ours[account_id], *_deferral_row(ctx, account_id, offer, now))
-                for account_id, offer in offers.items()
-            ],
-        )
-    else:
-        _bulk_insert(
-            session,
-            RAW_DEFERRAL,
-            DEFERRAL_COLUMNS,
-            [_deferral_row(ctx, account_id, offer, now) for account_id, offer in offers.items()],
-            conflict="(account_id, disaster_id)",
-        )
-        inserted = session.execute(
-            select(DEFERRAL_T.c.id, DEFERRAL_T.c.account_id).where(
-                DEFERRAL_T.c.disaster_id == ctx.event_row.id,
-                DEFERRAL_T.c.account_id.between(min(offers), max(offers)),
-                DEFERRAL_T.c.scan_id == ctx.scan.id,
-            )
-        ).all()
-        ours = {account_id: deferral_id for deferral_id, account_id in inserted if account_id in offers}
-    lines = [
-        line
-        for account_id, deferral_id in ours.items()
-        for line in _line_rows(deferral_id, offers[account_id])
-    ]
-    _bulk_insert(session, RAW_LINE, LINE_COLUMNS, lines)
-    return set(ours)
-
-
-def _extend_deferrals(
-    session: Session, ctx: _Context, extensions: dict[int, tuple[int, DeferralResult]]
-) -> list[int]:
-    """Upsert the recomputed lines of deferrals from an earlier event version whose lines changed.
-
-    Returns the account ids whose deferral changed. Lines are matched by statement date; a line
-    that is not recomputed is kept; totals are recomputed from the lines in SQL.
-    """
-    deferral_ids = [deferral_id for deferral_id, _ in extensions.values()]
-    stored: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
-    for row in session.execute(
-        select(
-            LINE_T.c.deferral_id,
-            LINE_T.c.statement_date,
-            LINE_T.c.due_date,
-            LINE_T.c.new_due_date,
-            LINE_T.c.deferred_fen,
-            LINE_T.c.interest_waived_fen,
-            LINE_T.c.late_fee_waived_fen,
-        ).where(LINE_T.c.deferral_id.in_(deferral_ids))
-    ):
-        stored[row.deferral_id].add(tuple(row)[1:])
-    changed: list[int] = []
-    upserts: list[tuple[Any, ...]] = []
-    for account_id, (deferral_id, offer) in extensions.items():
-        fresh = {
-            (
-                line.statement_date,
-                line.due_date,
-                line.new_due_date,
-                line.deferred_amount,
-                line.interest_waived,
-                line.late_fee_waived,
-            )
-            for line in offer.lines
-        }
-        if not fresh <= stored[deferral_id]:
-            changed.append(account_id)
-            upserts.extend(_line_rows(deferral_id, offer))
-    if not changed:
-        return []
-    insert = _insert(session)(RAW_LINE)
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["deferral_id", "statement_date"],
-            set_={
-                name: insert.excluded[name]
-                for name in (
-                    "due_date",
-                    "new_due_date",
-                    "deferred_fen",
-                    "interest_waived_fen",
-                    "late_fee_waived_fen",
-                )
-            },
-        ),
-        [dict(zip(LINE_COLUMNS, row, strict=True)) for row in upserts],
-    )
-    changed_ids = [extensions[account_id][0] for account_id in changed]
-    line = LINE_T.alias("line")
-
-    def line_sum(column: str) -> Any:
-        return (
-            select(func.coalesce(func.sum(line.c[column]), 0))
-            .where(line.c.deferral_id == DEFERRAL_T.c.id)
-            .scalar_subquery()
-        )
-
-    session.execute(
-        update(DEFERRAL_T)
-        .where(DEFERRAL_T.c.id.in_(changed_ids))
-        .values(
-            deferred_fen=line_sum("deferred_fen"),
-            interest_waived_fen=line_sum("interest_waived_fen"),
-            late_fees_waived_fen=line_sum("late_fee_waived_fen"),
-            event_version=ctx.scan.event_version,
-            updated_at=utcnow(),
-        )
-    )
-    return changed
-
-
-def finalize_scan(session: Session, scan_id: int) -> None:
-    """End a scan whose chunks are all done: distinct customers, reason counts, succeeded."""
-    scan = session.get(ScanRow, scan_id)
-    assert scan is not None
-    session.refresh(scan)
-    customers = (
-        session.scalar(
-            select(func.count(func.distinct(ScanResult.customer_ref))).where(
-                ScanResult.scan_id == scan_id, ScanResult.eligible.is_(True)
-            )
-        )
-        or 0
-    )
-    reason_counts: Counter[str] = Counter()
-    listed = 0
-    for reasons, count in session.execute(
-        select(ScanResult.reasons, func.count())
-        .where(ScanResult.scan_id == scan_id)
-        .group_by(ScanResult.reasons)
-    ):
-        listed += count
-        for code in (reasons or "").split():
-            reason_counts[code] += count
-    not_covered = scan.accounts_scanned - listed
-    if not_covered > 0:
-        reason_counts[ReasonCode.REGION_NOT_AFFECTED.value] += not_covered
-    ordered = {code.value: reason_counts[code.value] for code in ReasonCode if reason_counts[code.value]}
-    scan.customers_eligible = customers
-    scan.reason_counts = ordered
-    scan.status = "succeeded"
-    scan.finished_at = utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=SYSTEM,
-        action="scan.succeeded",
-        entity_type="scan",
-        entity_id=scan_id,
-        after={
-            "mode": scan.mode,
-            "accounts_scanned": scan.accounts_scanned,
-            "accounts_eligible": scan.accounts_eligible,
-            "customers_eligible": customers,
-            "accounts_enrolled": scan.accounts_enrolled,
-            "total_deferred_amount": scan.total_deferred_amount,
-            "total_interest_waived": scan.total_interest_waived,
-            "total_late_fees_waived": scan.total_late_fees_waived,
-            "reason_counts": ordered,
-        },
-    )

@@ -97,7 +97,7 @@ def run_scan_inline(
         if not runner:
             log.info("scan %s is being run by another process", scan_id)
             return
-        if not plan_scan(engine, scan_id, chunk_size):
+        if not plan_scan(engine, scan_id, chunk_size, policies=policies):
             return
         chunk_ids = unfinished_chunk_ids(engine, scan_id)
         if processes > 1 and len(chunk_ids) > 1:

@@ -1,46 +1,44 @@
-"""The chunk planner: split the portfolio by account id range into ScanChunk rows.
+"""The chunk planner: the accounts of the event's regions, cut into ScanChunk rows.
 
-One set-based query finds the first id of every block of ``chunk_size`` accounts (a window
-function), so chunks hold ``chunk_size`` accounts each whatever the gaps in the ids. Planning is
-idempotent: a scan that already has chunks is left as it is (a redelivered plan task, a resume).
-Accounts added after planning (higher ids) are not part of the scan.
+A scan's work grows with the accounts its event covers, not with the portfolio. One statement reads
+the ids of the covered accounts from the region code index (a range of codes per covered province,
+prefecture or county, and per former code that maps into them: ``coverage_prefixes``) and counts
+the portfolio; the ids are cut into chunks of ``chunk_size`` accounts, each chunk keeping its ids.
+The accounts outside the event's regions are counted for ``accounts_scanned`` (and, at the end,
+REGION_NOT_AFFECTED) at once: no chunk, no query and no result row for them, as before, when they
+were only ever counted.
+
+Planning is idempotent: a scan that already has chunks is left as it is (a redelivered plan task, a
+resume). Accounts added after planning are not part of the scan. A scan with no covered account ends
+at planning (succeeded, its reasons counted); an empty portfolio ends it with zero counts.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, insert, select, update
+import json
+
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import unit_of_work
-from app.persistence.models import CardAccount, Scan, ScanChunk
+from app.jobs.context import covered_accounts, default_policies, load_context
+from app.jobs.finalize import finalize_scan
+from app.persistence.models import Scan, ScanChunk
 from app.services.clock import utcnow
+from app.services.policies import PolicyStore
 
-__all__ = ["chunk_bounds", "plan_scan", "unfinished_chunk_ids"]
-
-
-def chunk_bounds(session: Session, chunk_size: int) -> list[tuple[int, int]]:
-    """[(first_account_id, last_account_id)] covering every account, chunk_size accounts each."""
-    numbered = select(
-        CardAccount.id.label("id"),
-        func.row_number().over(order_by=CardAccount.id).label("rn"),
-    ).subquery()
-    firsts = list(
-        session.scalars(
-            select(numbered.c.id).where((numbered.c.rn - 1) % chunk_size == 0).order_by(numbered.c.id)
-        )
-    )
-    if not firsts:
-        return []
-    last_id = session.scalar(select(func.max(CardAccount.id)))
-    assert last_id is not None
-    ends = [following - 1 for following in firsts[1:]] + [last_id]
-    return list(zip(firsts, ends, strict=True))
+__all__ = ["plan_chunks", "plan_scan", "unfinished_chunk_ids"]
 
 
-def plan_scan(engine: Engine, scan_id: int, chunk_size: int) -> bool:
+def plan_chunks(account_ids: list[int], chunk_size: int) -> list[list[int]]:
+    """The ids in order, ``chunk_size`` to a chunk."""
+    return [account_ids[start : start + chunk_size] for start in range(0, len(account_ids), chunk_size)]
+
+
+def plan_scan(engine: Engine, scan_id: int, chunk_size: int, *, policies: PolicyStore | None = None) -> bool:
     """Create the scan's chunks and mark it running (once). False when the scan is not to be run.
 
-    An empty portfolio ends the scan at once as succeeded with zero counts.
+    ``policies``: where the scan's policy version is found (default: the configured policies).
     """
     with unit_of_work(engine) as session:
         scan = session.scalar(select(Scan).where(Scan.id == scan_id).with_for_update())
@@ -52,36 +50,47 @@ def plan_scan(engine: Engine, scan_id: int, chunk_size: int) -> bool:
                 scan.status = "running"
                 scan.started_at = scan.started_at or utcnow()
             return True
-        bounds = chunk_bounds(session, chunk_size)
-        now = utcnow()
-        if bounds:
-            session.execute(
-                insert(ScanChunk),
-                [
-                    {
-                        "scan_id": scan_id,
-                        "number": number,
-                        "first_account_id": first,
-                        "last_account_id": last,
-                        "status": "pending",
-                        "attempts": 0,
-                        "accounts_scanned": 0,
-                    }
-                    for number, (first, last) in enumerate(bounds, start=1)
-                ],
-            )
+        now = utcnow()  # the scan starts with its planning
+        ctx = load_context(session, scan_id, policies or default_policies())
+        account_ids, portfolio = covered_accounts(session, ctx.prefixes)
+        chunks = plan_chunks(account_ids, chunk_size)
+        _insert_chunks(session, scan_id, chunks)
         session.execute(
             update(Scan)
             .where(Scan.id == scan_id)
             .values(
-                chunks_total=len(bounds),
-                status="running" if bounds else "succeeded",
+                chunks_total=len(chunks),
+                accounts_scanned=portfolio - len(account_ids),
+                status="running" if portfolio else "succeeded",
                 started_at=now,
-                finished_at=None if bounds else now,
+                finished_at=None if portfolio else now,
             )
             .execution_options(synchronize_session=False)
         )
-        return bool(bounds)
+        if portfolio and not chunks:
+            finalize_scan(session, scan_id)
+        return bool(chunks)
+
+
+def _insert_chunks(session: Session, scan_id: int, chunks: list[list[int]]) -> None:
+    if not chunks:
+        return
+    session.execute(
+        insert(ScanChunk),
+        [
+            {
+                "scan_id": scan_id,
+                "number": number,
+                "first_account_id": ids[0],
+                "last_account_id": ids[-1],
+                "account_ids": json.dumps(ids, separators=(",", ":")),
+                "status": "pending",
+                "attempts": 0,
+                "accounts_scanned": 0,
+            }
+            for number, ids in enumerate(chunks, start=1)
+        ],
+    )
 
 
 def unfinished_chunk_ids(engine: Engine, scan_id: int, *, include_running: bool = True) -> list[int]:

@@ -517,6 +517,9 @@ class ScanChunk(Base):
     number: Mapped[int] = mapped_column(Integer)
     first_account_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     last_account_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    # The ids of the chunk's accounts (a JSON array, in order), all in the event's regions; None for
+    # a chunk planned as a bare id range (migration e4a7c19b5f26).
+    account_ids: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -521,6 +521,7 @@ def _eligible_event_code(snapshot: Snapshot, policy: Policy, lang: str) -> str |
             event,
             policy=policy,
             already_enrolled=event.code in snapshot.enrolled_codes,
+            today=snapshot.today,
             lang=lang,
         )
         if decision.eligible:
@@ -581,6 +582,7 @@ def judge(
                 snapshot.open_events,
                 set(snapshot.enrolled_codes),
                 policy=policy,
+                today=snapshot.today,
                 lang=lang,
             )
             offer = (

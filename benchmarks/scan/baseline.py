@@ -1,7 +1,12 @@
-"""The hand-written set-based SQL baseline: the disaster selection and the deferral insert, in two
-statements, with the amounts computed in SQL on integer fen (default policy: 0.05 % a day, 5 % late
-fee, half-up rounding, month-end clamping). It writes no scan results and keeps no audit trail:
-it is the floor the scan's Python evaluation is measured against, and a cross-check of its totals.
+"""The hand-written set-based SQL baseline: the least a set-based SQL must do for the scan's result.
+
+Three statements in one transaction: the deferral insert (the disaster selection, amounts computed
+in SQL on integer fen: 0.05 % a day, 5 % late fee, half-up rounding, month-end clamping), the lines,
+and the counts the scan reports (each reason code over the covered accounts, the accounts of the
+whole portfolio for ``accounts_scanned`` and REGION_NOT_AFFECTED, the distinct customers). The
+covered accounts are selected with the same region code ranges as the scan, which the region code
+index serves. It writes no per-account results and keeps no audit trail: it is the floor the scan is
+measured against, and a cross-check of its totals and reason counts.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from app.domain.regions import coverage_prefixes
+from app.domain.regions import coverage_prefixes, coverage_ranges
 from app.services.policies import PolicyStore
 
 LINES_SQLITE = """
@@ -62,6 +67,7 @@ WHERE ({covered})
   AND a.status IN ('active', 'delinquent')
   AND a.opened_on < :occurred_on
   AND (a.delinquent_since IS NULL OR a.delinquent_since >= :earliest_delinquency)
+  AND (a.delinquent_since IS NULL OR a.delinquent_since <= :today)
   AND NOT EXISTS (SELECT 1 FROM deferral d WHERE d.account_id = a.id AND d.disaster_id = :disaster_id)
 GROUP BY a.id
 ON CONFLICT (account_id, disaster_id) DO NOTHING"""
@@ -72,6 +78,42 @@ SELECT d.id, m.statement_date, m.due_date, m.new_due, m.deferred, m.interest, m.
 FROM deferral d
 JOIN amounts m ON m.account_id = d.account_id
 WHERE d.disaster_id = :disaster_id"""
+
+
+# The reasons of DOMAIN.md for each covered account, counted; ALREADY_ENROLLED is judged before this
+# transaction's insert (as the scan reads the deferrals before writing). DATA_INVALID: a delinquency
+# after the business date (the generated due dates cannot leave the calendar).
+REASON_COUNTS = """
+SELECT
+  COUNT(*) FILTER (WHERE NOT status_ok),
+  COUNT(*) FILTER (WHERE NOT opened_ok),
+  COUNT(*) FILTER (WHERE NOT delinquency_ok),
+  COUNT(*) FILTER (WHERE NOT due_ok),
+  COUNT(*) FILTER (WHERE enrolled),
+  COUNT(*) FILTER (WHERE NOT data_ok),
+  COUNT(*),
+  (SELECT COUNT(*) FROM card_account)
+FROM (
+  SELECT a.status IN ('active', 'delinquent') AS status_ok,
+         a.opened_on < :occurred_on AS opened_ok,
+         (a.delinquent_since IS NULL OR a.delinquent_since >= :earliest_delinquency) AS delinquency_ok,
+         EXISTS (SELECT 1 FROM statement s WHERE s.account_id = a.id
+                   AND s.due_date BETWEEN :relief_start AND :relief_end
+                   AND s.statement_balance_fen > s.paid_amount_fen) AS due_ok,
+         EXISTS (SELECT 1 FROM deferral d WHERE d.account_id = a.id AND d.disaster_id = :disaster_id)
+           AS enrolled,
+         (a.delinquent_since IS NULL OR a.delinquent_since <= :today) AS data_ok
+  FROM card_account a
+  WHERE ({covered})
+) judged"""
+REASONS = (
+    "ACCOUNT_STATUS_INELIGIBLE",
+    "OPENED_AFTER_EVENT",
+    "PRE_EVENT_DELINQUENCY",
+    "NO_AMOUNT_DUE_IN_WINDOW",
+    "ALREADY_ENROLLED",
+    "DATA_INVALID",
+)
 
 
 def run_baseline(url: str, disaster_code: str) -> dict[str, Any]:
@@ -96,8 +138,11 @@ def run_baseline(url: str, disaster_code: str) -> dict[str, Any]:
         changes = dict(policy.region_code_changes)
         for old, new in connection.execute(text("SELECT old_code, new_code FROM region_code_change")):
             changes[old] = new
-        prefixes = coverage_prefixes(codes, changes)
-        covered = " OR ".join(f"a.region_code LIKE :p{i}" for i in range(len(prefixes)))
+        ranges = coverage_ranges(coverage_prefixes(codes, changes))
+        covered = " OR ".join(
+            f"(a.region_code >= :low{i}" + (f" AND a.region_code < :high{i})" if high else ")")
+            for i, (_, high) in enumerate(ranges)
+        )
         occurred = _date(event.occurred_on)
         params: dict[str, Any] = {
             "disaster_id": event.id,
@@ -108,7 +153,9 @@ def run_baseline(url: str, disaster_code: str) -> dict[str, Any]:
             "earliest_delinquency": occurred - timedelta(days=policy.disaster.max_days_past_due_at_event),
             "relief_start": _date(event.relief_start),
             "relief_end": _date(event.relief_end),
-            **{f"p{i}": prefix + "%" for i, prefix in enumerate(prefixes)},
+            "today": datetime.now(UTC).date(),
+            **{f"low{i}": low for i, (low, _) in enumerate(ranges)},
+            **{f"high{i}": high for i, (_, high) in enumerate(ranges) if high},
         }
         months = int(event.deferral_months)
         if dialect == "postgresql":
@@ -120,6 +167,7 @@ def run_baseline(url: str, disaster_code: str) -> dict[str, Any]:
                 f"+{months + 1} months",
             )
         cte = f"WITH {lines},{AMOUNTS}"
+        counts = connection.execute(text(REASON_COUNTS.format(covered=covered)), params).one()
         connection.execute(text(cte + INSERT_DEFERRALS.format(covered=covered)), params)
         connection.execute(text(cte + INSERT_LINES), params)
         totals = connection.execute(
@@ -137,7 +185,11 @@ def run_baseline(url: str, disaster_code: str) -> dict[str, Any]:
         fen = int(fen or 0)
         return f"{fen // 100}.{fen % 100:02d}"
 
+    reason_counts = dict(zip(REASONS, counts[:6], strict=True))
+    reason_counts["REGION_NOT_AFFECTED"] = counts[7] - counts[6]
     return {
+        "accounts_scanned": str(counts[7]),
+        "reason_counts": {code: n for code, n in reason_counts.items() if n},
         "accounts_enrolled": str(totals[0]),
         "customers_eligible": str(totals[1]),
         "total_deferred_amount": money(totals[2]),

@@ -31,6 +31,7 @@ def test_reason_codes_are_their_names() -> None:
         "RECENT_BROKEN_PLAN",
         "TERM_NOT_ALLOWED",
         "NO_FEES_OUTSTANDING",
+        "DATA_INVALID",
     }
 
 
@@ -63,7 +64,7 @@ def test_rule_orders_follow_the_domain_tables_and_share_no_code_across_a_table()
     for order in (DEFERRAL_REASON_ORDER, INSTALLMENT_REASON_ORDER, FEE_WAIVER_REASON_ORDER):
         assert len(set(order)) == len(order)
     assert DEFERRAL_REASON_ORDER[0] is ReasonCode.REGION_NOT_AFFECTED
-    assert DEFERRAL_REASON_ORDER[-1] is ReasonCode.ALREADY_ENROLLED
-    assert INSTALLMENT_REASON_ORDER[-1] is ReasonCode.TERM_NOT_ALLOWED
+    assert DEFERRAL_REASON_ORDER[-2:] == (ReasonCode.ALREADY_ENROLLED, ReasonCode.DATA_INVALID)
+    assert INSTALLMENT_REASON_ORDER[-2:] == (ReasonCode.TERM_NOT_ALLOWED, ReasonCode.DATA_INVALID)
     used = {*DEFERRAL_REASON_ORDER, *INSTALLMENT_REASON_ORDER, *FEE_WAIVER_REASON_ORDER}
     assert set(ReasonCode) - used == {ReasonCode.NO_OPEN_DISASTER}

@@ -8,6 +8,7 @@ from app.domain.errors import InvalidRegionCode
 from app.domain.regions import (
     coverage_prefix,
     coverage_prefixes,
+    coverage_ranges,
     covers,
     current_region_code,
     find_region_code_cycle,
@@ -195,3 +196,29 @@ def _covered_pairwise(customer: str, events: list[str], changes: dict[str, str])
 )
 def test_is_covered_is_the_pairwise_definition(customer: str, events: list[str]) -> None:
     assert is_covered(customer, events, CHANGES) is _covered_pairwise(customer, events, CHANGES)
+
+
+@FAST
+@given(
+    st.lists(st.from_regex(r"[0-9]{2}|[0-9]{4}|[0-9]{6}", fullmatch=True), min_size=1, max_size=6),
+    st.data(),
+)
+def test_coverage_ranges_select_exactly_the_codes_with_a_prefix(
+    prefixes: list[str], data: st.DataObject
+) -> None:
+    # Most codes start with one of the prefixes, the others are any six digits.
+    start = data.draw(st.sampled_from(["", *prefixes]))
+    code = start + data.draw(st.from_regex(f"[0-9]{{{6 - len(start)}}}", fullmatch=True))
+    ranges = coverage_ranges(prefixes)
+    in_range = [low <= code and (high is None or code < high) for low, high in ranges]
+    assert any(in_range) == code.startswith(tuple(prefixes))
+    assert sum(in_range) <= 1  # disjoint
+
+
+def test_coverage_ranges_drop_nested_prefixes_and_carry_into_the_next_digit() -> None:
+    assert coverage_ranges(["622927", "62", "632122", "6299", "99"]) == (
+        ("62", "63"),
+        ("632122", "632123"),
+        ("99", None),
+    )
+    assert coverage_ranges(["6299"]) == (("6299", "6300"),)

@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 
 from app.domain.model import Account, Statement
-from app.jobs.chunk import _account, _cents, _statement
+from app.jobs.rows import account_value as _account
+from app.jobs.rows import cents as _cents
+from app.jobs.rows import statement_value as _statement
 
 FEN = [0, 1, -1, 5, 10, 99, 100, 101, 123456, -123456, 10**15, 9_223_372_036_854_775_807]
 
