@@ -2,7 +2,7 @@
 regions only, the others are counted once.
 
 Revision ID: e4a7c19b5f26
-Revises: c41d2f0e8a57
+Revises: 2fb852f1a0ba
 Create Date: 2026-12-01 01:30:00+00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'e4a7c19b5f26'
-down_revision: str | None = 'c41d2f0e8a57'
+down_revision: str | None = '2fb852f1a0ba'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
