@@ -64,6 +64,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import unit_of_work
+from app.domain.deferrals import DeferralLine as DomainLine
 from app.domain.deferrals import DeferralResult
 from app.domain.eligibility import evaluate_disaster_deferral
 from app.domain.model import Account, DisasterEvent, Statement
@@ -84,12 +85,14 @@ from app.persistence.models import DisasterEvent as EventRow
 from app.persistence.models import Scan as ScanRow
 from app.persistence.models import Statement as StatementRow
 from app.persistence.types import Money
-from app.services import audit
-from app.services.clock import utcnow
+from app.services import audit, events
+from app.services.clock import today, utcnow
+from app.services.deferrals import GrantedDeferral, extended_event_drafts, granted_event_drafts
 from app.services.disasters import region_codes_of, to_domain_event
 from app.services.policies import PolicyStore
 from app.services.principal import SYSTEM
 from app.services.regions import region_code_changes
+from app.services.scans import emit_scan_finished
 
 __all__ = ["ChunkOutcome", "finalize_scan", "process_chunk", "resolve_policy"]
 
@@ -375,6 +378,7 @@ def _record_failure(
             )
         )
         if failed:
+            emit_scan_finished(session, scan_id)
             audit.record(
                 session,
                 actor=SYSTEM,
@@ -393,6 +397,8 @@ class _Context:
     event: DisasterEvent
     policy: Policy
     prefixes: tuple[str, ...]
+    granted_on: date  # the business date: when what this chunk grants is granted
+    now: datetime = dataclasses.field(default_factory=utcnow)
 
 
 def _load_context(session: Session, scan_id: int, policies: PolicyStore) -> _Context:
@@ -409,7 +415,9 @@ def _load_context(session: Session, scan_id: int, policies: PolicyStore) -> _Con
     base = resolve_policy(policies, scan.policy_version)
     changes = region_code_changes(session, base)
     policy = dataclasses.replace(base, region_code_changes=MappingProxyType(changes))
-    return _Context(scan, event_row, event, policy, coverage_prefixes(event.region_codes, changes))
+    return _Context(
+        scan, event_row, event, policy, coverage_prefixes(event.region_codes, changes), today(session)
+    )
 
 
 def _event_at_version(session: Session, event_row: EventRow, version: int) -> DisasterEvent:
@@ -545,6 +553,7 @@ def _work(
             if isinstance(again.offer, DeferralResult):
                 extensions[account_id] = (enrolled_before[0], again.offer)
 
+    drafts: list[events.EventDraft] = []
     if enroll and offers:
         inserted = _insert_deferrals(session, ctx, offers)
         for account_id in offers:
@@ -553,10 +562,28 @@ def _work(
                 verdict.enrolled = True
             else:  # enrolled meanwhile by another scan: not ours to count
                 verdict.eligible, verdict.reasons, verdict.offer = False, (ALREADY,), None
+        drafts.extend(
+            granted_event_drafts(
+                disaster_code=ctx.event_row.code,
+                disaster_name=ctx.event_row.name,
+                event_version=ctx.scan.event_version,
+                policy_version=ctx.scan.policy_version,
+                scan_id=ctx.scan.id,
+                created_at=ctx.now,
+                granted=[
+                    GrantedDeferral(deferral_id, verdicts[account_id].account_ref, offers[account_id])
+                    for account_id, deferral_id in inserted.items()
+                ],
+            )
+        )
     if extensions:
-        for account_id in _extend_deferrals(session, ctx, extensions):
+        extended = _extend_deferrals(session, ctx, extensions)
+        for account_id in extended:
             verdicts[account_id].enrolled = True
             verdicts[account_id].offer = extensions[account_id][1]
+        drafts.extend(extended_event_drafts(session, [extensions[a][0] for a in extended]))
+    # Each deferral granted or extended commits its event with it (CONTRACT.md, "Events out").
+    _bulk_insert(session, events.RAW_OUTBOX, events.OUTBOX_COLUMNS, events.prepare_events(session, drafts))
     _bulk_insert(
         session,
         RAW_RESULT,
@@ -624,6 +651,7 @@ DEFERRAL_COLUMNS = (
     "late_fees_waived_fen",
     "created_at",
     "updated_at",
+    "granted_on",
 )
 LINE_COLUMNS = (
     "deferral_id",
@@ -633,6 +661,7 @@ LINE_COLUMNS = (
     "deferred_fen",
     "interest_waived_fen",
     "late_fee_waived_fen",
+    "granted_on",
 )
 
 
@@ -678,10 +707,13 @@ def _deferral_row(ctx: _Context, account_id: int, offer: DeferralResult, now: da
         _fen(offer.late_fees_waived),
         now,
         now,
+        ctx.granted_on,
     )
 
 
-def _line_rows(deferral_id: int, offer: DeferralResult) -> list[tuple[Any, ...]]:
+def _line_rows(
+    deferral_id: int, lines: tuple[DomainLine, ...] | list[DomainLine], granted_on: date
+) -> list[tuple[Any, ...]]:
     return [
         (
             deferral_id,
@@ -691,13 +723,14 @@ def _line_rows(deferral_id: int, offer: DeferralResult) -> list[tuple[Any, ...]]
             _fen(line.deferred_amount),
             _fen(line.interest_waived),
             _fen(line.late_fee_waived),
+            granted_on,
         )
-        for line in offer.lines
+        for line in lines
     ]
 
 
-def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, DeferralResult]) -> set[int]:
-    """Insert the deferrals with their lines; the account ids really inserted.
+def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, DeferralResult]) -> dict[int, int]:
+    """Insert the deferrals with their lines; {account id: deferral id} of those really inserted.
 
     PostgreSQL: the ids are drawn from the deferral sequence in one query and deferrals and lines go
     in with ``COPY``. The accounts were read as not enrolled in this transaction; should another scan
@@ -709,7 +742,7 @@ def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, Deferra
     of the rows this scan now owns in the chunk's id range: only this transaction can have written
     them (a chunk is done at most once), so they are exactly what was really inserted.
     """
-    now = utcnow()
+    now = ctx.now
     if session.get_bind().dialect.name == "postgresql":
         ids = session.scalars(
             select(func.nextval(func.pg_get_serial_sequence("deferral", "id"))).select_from(
@@ -745,10 +778,10 @@ def _insert_deferrals(session: Session, ctx: _Context, offers: dict[int, Deferra
     lines = [
         line
         for account_id, deferral_id in ours.items()
-        for line in _line_rows(deferral_id, offers[account_id])
+        for line in _line_rows(deferral_id, offers[account_id].lines, ctx.granted_on)
     ]
     _bulk_insert(session, RAW_LINE, LINE_COLUMNS, lines)
-    return set(ours)
+    return ours
 
 
 def _extend_deferrals(
@@ -776,8 +809,11 @@ def _extend_deferrals(
     changed: list[int] = []
     upserts: list[tuple[Any, ...]] = []
     for account_id, (deferral_id, offer) in extensions.items():
-        fresh = {
-            (
+        # Only the new or changed lines are written (and dated: the instruction file lists them).
+        fresh = [
+            line
+            for line in offer.lines
+            if (
                 line.statement_date,
                 line.due_date,
                 line.new_due_date,
@@ -785,11 +821,11 @@ def _extend_deferrals(
                 line.interest_waived,
                 line.late_fee_waived,
             )
-            for line in offer.lines
-        }
-        if not fresh <= stored[deferral_id]:
+            not in stored[deferral_id]
+        ]
+        if fresh:
             changed.append(account_id)
-            upserts.extend(_line_rows(deferral_id, offer))
+            upserts.extend(_line_rows(deferral_id, fresh, ctx.granted_on))
     if not changed:
         return []
     insert = _insert(session)(RAW_LINE)
@@ -804,6 +840,7 @@ def _extend_deferrals(
                     "deferred_fen",
                     "interest_waived_fen",
                     "late_fee_waived_fen",
+                    "granted_on",
                 )
             },
         ),
@@ -865,6 +902,7 @@ def finalize_scan(session: Session, scan_id: int) -> None:
     scan.status = "succeeded"
     scan.finished_at = utcnow()
     session.flush()
+    emit_scan_finished(session, scan_id)
     audit.record(
         session,
         actor=SYSTEM,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.db import unit_of_work
 from app.persistence.models import CardAccount, Scan, ScanChunk
 from app.services.clock import utcnow
+from app.services.scans import emit_scan_finished
 
 __all__ = ["chunk_bounds", "plan_scan", "unfinished_chunk_ids"]
 
@@ -81,6 +82,8 @@ def plan_scan(engine: Engine, scan_id: int, chunk_size: int) -> bool:
             )
             .execution_options(synchronize_session=False)
         )
+        if not bounds:
+            emit_scan_finished(session, scan_id)
         return bool(bounds)
 
 
