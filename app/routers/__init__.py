@@ -20,6 +20,7 @@ from app.routers import (
     region_code_changes,
     scans,
     waivers,
+    webhooks,
 )
 
 ALL_ROUTERS: list[APIRouter] = [
@@ -38,4 +39,5 @@ ALL_ROUTERS: list[APIRouter] = [
     scans.router,
     deferrals.router,
     credit_disputes.router,
+    webhooks.router,
 ]
