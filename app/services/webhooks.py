@@ -285,9 +285,9 @@ def replay(
     if event_ids:
         ids = list(dict.fromkeys(event_ids))
         outbox = dict(
-            session.execute(select(OutboxEvent.event_id, OutboxEvent.id).where(OutboxEvent.event_id.in_(ids)))
-            .tuples()
-            .all()
+            session.execute(
+                select(OutboxEvent.event_id, OutboxEvent.id).where(OutboxEvent.event_id.in_(ids))
+            ).all()
         )
         unknown = [i for i in ids if i not in outbox]
         if unknown:

@@ -207,7 +207,8 @@ def test_a_rolled_back_change_leaves_no_event(db: Database, change: str) -> None
         )  # fmt: skip
         waiver = waivers.request_waiver(
             s, account_ref="W-1", fee_amount=money_("10.00"), interest_amount=money_("0.00"),
-            hardship_reason="disaster", note=None, actor=agent("supervisor"), policies=policies, lang="en",
+            hardship_reason="disaster", note=None, actor=agent("supervisor"), policies=policies,
+                lang="en",
         )  # fmt: skip
         pending = FeeWaiver(**{c: getattr(waiver, c) for c in ("account_id", "fee_amount", "interest_amount",
             "total_amount", "hardship_reason", "note", "policy_version", "requested_by", "requested_role",
@@ -235,7 +236,8 @@ def test_a_rolled_back_change_leaves_no_event(db: Database, change: str) -> None
         elif change == "waiver.applied":
             waivers.request_waiver(
                 session, account_ref="W-1", fee_amount=money_("10.00"), interest_amount=money_("0.00"),
-                hardship_reason="disaster", note=None, actor=agent("supervisor"), policies=policies, lang="en",
+                hardship_reason="disaster", note=None, actor=agent("supervisor"), policies=policies,
+                lang="en",
             )  # fmt: skip
         elif change == "waiver.pending_approval":
             waivers.request_waiver(
