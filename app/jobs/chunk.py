@@ -53,12 +53,15 @@ from sqlalchemy import (
     and_,
     column,
     func,
+    literal,
     literal_column,
     or_,
     select,
+    tuple_,
     type_coerce,
     update,
 )
+from sqlalchemy import insert as insert_into
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -76,6 +79,7 @@ from app.persistence.models import (
     CardAccount,
     Deferral,
     DeferralLine,
+    DeferralLineHistory,
     DisasterAmendment,
     DisasterRegion,
     ScanChunk,
@@ -103,6 +107,17 @@ STATEMENT_T = cast(Table, StatementRow.__table__)
 DEFERRAL_T = cast(Table, Deferral.__table__)
 LINE_T = cast(Table, DeferralLine.__table__)
 RESULT_T = cast(Table, ScanResult.__table__)
+HISTORY_T = cast(Table, DeferralLineHistory.__table__)
+HISTORY_COLUMNS = (
+    "deferral_id",
+    "statement_date",
+    "due_date",
+    "new_due_date",
+    "deferred_fen",
+    "interest_waived_fen",
+    "late_fee_waived_fen",
+    "granted_on",
+)
 
 
 def _raw(table: Table) -> TableClause:
@@ -828,6 +843,16 @@ def _extend_deferrals(
             upserts.extend(_line_rows(deferral_id, fresh, ctx.granted_on))
     if not changed:
         return []
+    # Keep the lines about to change as they were (the instruction file of their day keeps them).
+    replaced = [(row[0], row[1]) for row in upserts]
+    session.execute(
+        insert_into(HISTORY_T).from_select(
+            [*HISTORY_COLUMNS, "replaced_on"],
+            select(*(LINE_T.c[name] for name in HISTORY_COLUMNS), literal(ctx.granted_on, Date)).where(
+                tuple_(LINE_T.c.deferral_id, LINE_T.c.statement_date).in_(replaced)
+            ),
+        )
+    )
     insert = _insert(session)(RAW_LINE)
     session.execute(
         insert.on_conflict_do_update(

@@ -670,3 +670,22 @@ class WebhookDelivery(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeferralLineHistory(Base):
+    """A deferral line as it was before an extension changed it: the instruction file of the day it
+    was granted keeps its rows (the same rows on every export)."""
+
+    __tablename__ = "deferral_line_history"
+    __table_args__ = (Index("ix_deferral_line_history_granted_on", "granted_on"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    deferral_id: Mapped[int] = mapped_column(ForeignKey("deferral.id", ondelete="CASCADE"))
+    statement_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    new_due_date: Mapped[date] = mapped_column(Date)
+    deferred_amount: Mapped[Decimal] = mapped_column("deferred_fen", Money)
+    interest_waived: Mapped[Decimal] = mapped_column("interest_waived_fen", Money)
+    late_fee_waived: Mapped[Decimal] = mapped_column("late_fee_waived_fen", Money)
+    granted_on: Mapped[date | None] = mapped_column(Date)
+    replaced_on: Mapped[date] = mapped_column(Date)

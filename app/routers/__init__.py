@@ -15,6 +15,7 @@ from app.routers import (
     disasters,
     eligibility,
     health,
+    instructions,
     plans,
     quotes,
     region_code_changes,
@@ -40,4 +41,5 @@ ALL_ROUTERS: list[APIRouter] = [
     deferrals.router,
     credit_disputes.router,
     webhooks.router,
+    instructions.router,
 ]

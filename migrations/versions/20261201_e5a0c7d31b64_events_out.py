@@ -115,6 +115,29 @@ def upgrade() -> None:
     op.create_index(
         op.f('ix_webhook_delivery_outbox_id'), 'webhook_delivery', ['outbox_id'], unique=False
     )
+    op.create_table(
+        'deferral_line_history',
+        sa.Column('id', ID, nullable=False),
+        sa.Column('deferral_id', ID, nullable=False),
+        sa.Column('statement_date', sa.Date(), nullable=False),
+        sa.Column('due_date', sa.Date(), nullable=False),
+        sa.Column('new_due_date', sa.Date(), nullable=False),
+        sa.Column('deferred_fen', sa.BigInteger(), nullable=False),
+        sa.Column('interest_waived_fen', sa.BigInteger(), nullable=False),
+        sa.Column('late_fee_waived_fen', sa.BigInteger(), nullable=False),
+        sa.Column('granted_on', sa.Date(), nullable=True),
+        sa.Column('replaced_on', sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['deferral_id'],
+            ['deferral.id'],
+            name=op.f('fk_deferral_line_history_deferral_id_deferral'),
+            ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_deferral_line_history')),
+    )
+    op.create_index(
+        'ix_deferral_line_history_granted_on', 'deferral_line_history', ['granted_on'], unique=False
+    )
     op.add_column('fee_waiver', sa.Column('applied_on', sa.Date(), nullable=True))
     op.add_column('fee_waiver', sa.Column('reversed_on', sa.Date(), nullable=True))
     op.add_column('deferral', sa.Column('granted_on', sa.Date(), nullable=True))
@@ -129,6 +152,8 @@ def downgrade() -> None:
     with op.batch_alter_table('fee_waiver') as batch:
         batch.drop_column('reversed_on')
         batch.drop_column('applied_on')
+    op.drop_index('ix_deferral_line_history_granted_on', table_name='deferral_line_history')
+    op.drop_table('deferral_line_history')
     op.drop_index(op.f('ix_webhook_delivery_outbox_id'), table_name='webhook_delivery')
     op.drop_index('ix_webhook_delivery_due', table_name='webhook_delivery')
     op.drop_table('webhook_delivery')
