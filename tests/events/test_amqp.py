@@ -23,7 +23,8 @@ from tests.factories import freeze_today, make_account
 
 AMQP_URL = os.environ.get("TEST_AMQP_URL")
 pytestmark = pytest.mark.skipif(
-    not AMQP_URL, reason="RabbitMQ tests skipped: TEST_AMQP_URL is not set (.ci/run starts RabbitMQ and sets it)"
+    not AMQP_URL,
+    reason="RabbitMQ tests skipped: TEST_AMQP_URL is not set (.ci/run starts RabbitMQ and sets it)",
 )
 
 
