@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.db import unit_of_work
 from app.persistence.models import OutboxEvent, WebhookDelivery
-from tests.conftest import Database, bearer
+from tests.conftest import Database
 from tests.events.receiver import receiver
 from tests.events.test_webhooks import make_plan, subscribe
 from tests.factories import freeze_today
