@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import accounts, approvals, audit, auth, decisions, disasters, disputes
+from app.web.routes import accounts, approvals, audit, auth, decisions, disasters, disputes, webhooks
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -14,4 +14,5 @@ ALL_ROUTERS: list[APIRouter] = [
     disasters.router,
     decisions.router,
     audit.router,
+    webhooks.router,
 ]
