@@ -5,8 +5,8 @@
 
 1. Generates the scan benchmark's portfolio (benchmarks/scan/generate.py), imports it with the real
    command, ANALYZE, and declares two twin disasters (same regions and window).
-2. Runs an enroll scan of the first twin with the outbox switched off (``prepare_events`` answering
-   no rows: the code as it was before events), then of the second twin as shipped, both inline in
+2. Runs an enroll scan of the first twin with its deferral events switched off (no
+   ``deferral.granted`` drafts: the chunk as it was before events), then of the second twin as shipped, both inline in
    this process (one process each, so the two are compared like for like). Each grants the same
    deferrals; the second also writes one ``deferral.granted`` event per deferral. Prints both scan
    times ("scan itself": started_at to finished_at) and the ratio.
@@ -92,7 +92,7 @@ def main() -> None:
     from app.domain.access import Role
     from app.jobs.executors import run_scan_inline
     from app.persistence.models import OutboxEvent, Scan
-    from app.services import disasters, events, scans
+    from app.services import disasters, scans
     from app.services.policies import PolicyStore
     from app.services.principal import Principal
     from app.settings import Settings
@@ -118,14 +118,12 @@ def main() -> None:
             assert scan.started_at and scan.finished_at
             return (scan.finished_at - scan.started_at).total_seconds(), scan.accounts_enrolled
 
-    real = events.prepare_events
-    events.prepare_events = lambda session, drafts, at=None: []  # type: ignore[assignment]
     import app.jobs.chunk as chunk
 
-    chunk.events.prepare_events = events.prepare_events  # type: ignore[attr-defined]
+    real = chunk.granted_event_drafts
+    chunk.granted_event_drafts = lambda **_: []  # type: ignore[assignment]
     without, enrolled_a = enroll("BENCH-NO-EVENTS")
-    events.prepare_events = real  # type: ignore[assignment]
-    chunk.events.prepare_events = real  # type: ignore[attr-defined]
+    chunk.granted_event_drafts = real  # type: ignore[assignment]
     with_events, enrolled_b = enroll("BENCH-EVENTS")
     with unit_of_work(engine) as session:
         granted = session.scalar(select(func.count()).where(OutboxEvent.type == "hardship.deferral.granted"))
