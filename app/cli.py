@@ -32,6 +32,12 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(servicing_cli, name="servicing")
 
+
+export_cli = typer.Typer(help="Files for other systems.", no_args_is_help=True)
+events_cli = typer.Typer(help="Events out: the relay of webhooks and RabbitMQ.", no_args_is_help=True)
+cli.add_typer(export_cli, name="export")
+cli.add_typer(events_cli, name="events")
+
 err = Console(stderr=True)
 out = Console()
 ROLE_HELP = "one of: " + ", ".join(r.value for r in Role)
@@ -478,3 +484,45 @@ def servicing_run(
         print(f"{name}\t{value}")
     for plan_id, problem in summary.failures[:50]:
         err.print(f"plan {plan_id}: {problem}", highlight=False, markup=False)
+
+
+@export_cli.command("instructions")
+def export_instructions(
+    file: Annotated[Path, typer.Argument(help="the CSV file to write")],
+    on: Annotated[str, typer.Option("--date", help="the business date, YYYY-MM-DD")],
+) -> None:
+    """The card system's instruction file of one business date (CONTRACT.md), as CSV."""
+    from datetime import date
+
+    from app.services import instructions
+    from app.services.csvout import csv_text
+
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, not {on!r}")
+    with unit_of_work(get_engine()) as session:
+        rows = instructions.instructions_on(session, on=day)
+    file.write_text(csv_text(instructions.COLUMNS, (r.row() for r in rows)), encoding="utf-8")
+    err.print(f"{len(rows)} instruction(s) for {day.isoformat()} written to {file}")
+
+
+@events_cli.command("run")
+def events_run() -> None:
+    """Run the events relay in the foreground (webhook deliveries, and RabbitMQ with
+    HARDSHIP_EVENTS_AMQP_URL) until stopped; any number may run beside the service's own."""
+    import signal
+    import threading
+
+    from app.jobs.events import start_relay
+
+    settings = get_settings()
+    relay = start_relay(get_engine(settings), settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5) and relay.is_alive():
+            pass
+    except KeyboardInterrupt:
+        pass
+    relay.stop()

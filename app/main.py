@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.db import get_engine, session_factory
+from app.jobs.events import start_relay
 from app.jobs.executors import recover_inline_scans
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
@@ -45,7 +46,13 @@ def _recover_scans(app: FastAPI) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.settings.scan_inline_recover_on_start:
         await run_in_threadpool(_recover_scans, app)
+    settings = app.state.settings
+    relay = None
+    if settings.events_executor == "inline" and settings.events_relay_on_start:
+        relay = start_relay(app.state.engine, settings)
     yield
+    if relay is not None:
+        relay.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -86,6 +86,21 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     policy_dir: str | None = None
 
+    # Events out (CONTRACT.md): where the relay (webhook fan-out and delivery, AMQP publishing) runs.
+    # "inline": a background thread of each service process (started with the app); "celery": a
+    # thread of each `hardship worker`. Claims with leases keep any number of them from delivering
+    # one event twice.
+    events_executor: Literal["inline", "celery"] = "inline"
+    events_relay_on_start: bool = True
+    events_poll_seconds: float = Field(default=1.0, gt=0)
+    events_amqp_url: str | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_retry_schedule: str = "5,30,120,600,3600,21600,43200"
+    # Server-side request forgery: production refuses private, loopback and link-local addresses.
+    webhook_allow_private_urls: bool = False
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+
     @field_validator("database_url")
     @classmethod
     def normalise_database_url(cls, value: str) -> str:
@@ -102,6 +117,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def known_retry_schedule(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() and int(part) > 0 for part in parts):
+            raise ValueError("HARDSHIP_WEBHOOK_RETRY_SCHEDULE: positive whole seconds, comma-separated")
         return value
 
     @property

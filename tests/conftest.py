@@ -32,6 +32,8 @@ os.environ.setdefault("HARDSHIP_SCAN_INLINE_PROCESSES", "1")
 # Apps made by the tests do not pick up scans other tests left unfinished on purpose;
 # tests/integration/test_scan_processes.py covers the recovery.
 os.environ.setdefault("HARDSHIP_SCAN_INLINE_RECOVER_ON_START", "0")
+# Apps made by the tests start no events relay; the events tests run its rounds themselves.
+os.environ.setdefault("HARDSHIP_EVENTS_RELAY_ON_START", "0")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _PG_ADMIN = postgres_admin_url()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

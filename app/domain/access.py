@@ -48,6 +48,9 @@ class Permission(StrEnum):
     SERVICING_READ = "servicing:read"
     OUTCOME_REPORT_READ = "report:outcomes"
 
+    WEBHOOK_MANAGE = "webhook:manage"
+    INSTRUCTION_READ = "instruction:read"
+
 
 C, A, S, B, AU, AD = (
     Role.CHANNEL,
@@ -94,6 +97,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.SERVICING_RUN: frozenset({B}),
     Permission.SERVICING_READ: frozenset({B, S, AU}),
     Permission.OUTCOME_REPORT_READ: frozenset({S, AU}),
+    Permission.WEBHOOK_MANAGE: frozenset({AD}),
+    Permission.INSTRUCTION_READ: frozenset({B, AU}),
 }
 
 

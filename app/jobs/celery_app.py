@@ -25,6 +25,7 @@ from sqlalchemy import select
 from app.db import get_engine, unit_of_work
 from app.jobs.chunk import ChunkOutcome, process_chunk
 from app.jobs.config import get_job_settings
+from app.jobs.events import run_round, start_relay
 from app.jobs.planner import plan_scan, unfinished_chunk_ids
 from app.persistence.models import Scan, ScanChunk
 from app.services.clock import utcnow
@@ -176,8 +177,21 @@ def servicing_task(self: Task, requested_by: str) -> dict[str, Any]:
     return {"id": summary.id, "as_of": summary.as_of.isoformat()}
 
 
+EVENTS_ROUND_TASK = "hardship.events.round"
+
+
+@celery_app.task(name=EVENTS_ROUND_TASK, ignore_result=True)
+def events_round_task() -> dict[str, int]:
+    """One round of the events relay (for a beat schedule); workers also run the relay loop."""
+    result = run_round(get_engine(), get_settings())
+    return {"relayed": result.relayed, "attempted": result.attempted, "published": result.published}
+
+
 @worker_ready.connect
 def _on_worker_ready(**_: Any) -> None:
+    settings = get_settings()
+    if settings.events_executor == "celery":
+        start_relay(get_engine(), settings)
     try:
         sent = recover_running_scans()
         if sent:

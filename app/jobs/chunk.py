@@ -75,10 +75,12 @@ from app.jobs.rows import (
 )
 from app.persistence.models import Scan as ScanRow
 from app.persistence.models import ScanChunk
-from app.services import audit
+from app.services import audit, events
 from app.services.clock import utcnow
+from app.services.deferrals import GrantedDeferral, extended_event_drafts, granted_event_drafts
 from app.services.policies import PolicyStore
 from app.services.principal import SYSTEM
+from app.services.scans import emit_scan_finished
 
 __all__ = ["ChunkOutcome", "finalize_scan", "process_chunk", "resolve_policy", "write_deferrals"]
 
@@ -216,6 +218,7 @@ def _record_failure(
             )
         )
         if failed:
+            emit_scan_finished(session, scan_id)
             audit.record(
                 session,
                 actor=SYSTEM,
@@ -395,6 +398,7 @@ def write_deferrals(session: Session, ctx: ScanContext, decided: _Decided) -> No
     ALREADY_ENROLLED. Every deferral an enroll scan writes or changes goes through here.
     """
     verdicts = decided.verdicts
+    drafts: list[events.EventDraft] = []
     if decided.offers:
         inserted = _insert_deferrals(session, ctx, decided.offers)
         for account_id in decided.offers:
@@ -403,10 +407,28 @@ def write_deferrals(session: Session, ctx: ScanContext, decided: _Decided) -> No
                 verdict.enrolled = True
             else:
                 verdict.eligible, verdict.reasons, verdict.offer = False, (ALREADY,), None
+        drafts.extend(
+            granted_event_drafts(
+                disaster_code=ctx.event_row.code,
+                disaster_name=ctx.event_row.name,
+                event_version=ctx.scan.event_version,
+                policy_version=ctx.scan.policy_version,
+                scan_id=ctx.scan.id,
+                created_at=ctx.now,
+                granted=[
+                    GrantedDeferral(deferral_id, verdicts[account_id].account_ref, decided.offers[account_id])
+                    for account_id, deferral_id in inserted.items()
+                ],
+            )
+        )
     if decided.extensions:
-        for account_id in _extend_deferrals(session, ctx, decided.extensions):
+        extended = _extend_deferrals(session, ctx, decided.extensions)
+        for account_id in extended:
             verdicts[account_id].enrolled = True
             verdicts[account_id].offer = decided.extensions[account_id][1]
+        drafts.extend(extended_event_drafts(session, [decided.extensions[a][0] for a in extended]))
+    # Each deferral granted or extended commits its event with it (CONTRACT.md, "Events out").
+    bulk_insert(session, events.RAW_OUTBOX, events.OUTBOX_COLUMNS, events.prepare_events(session, drafts))
 
 
 def _write_results(session: Session, scan_id: int, decided: _Decided) -> None:

@@ -9,7 +9,7 @@ next scan).
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -25,7 +25,7 @@ from app.jobs.rows import ACCOUNT_T
 from app.persistence.models import DisasterAmendment, DisasterRegion
 from app.persistence.models import DisasterEvent as EventRow
 from app.persistence.models import Scan as ScanRow
-from app.services.clock import today
+from app.services.clock import today, utcnow
 from app.services.disasters import region_codes_of, to_domain_event
 from app.services.policies import PolicyStore
 from app.services.regions import region_code_changes
@@ -41,6 +41,12 @@ class ScanContext:
     policy: Policy
     prefixes: tuple[str, ...]  # region code prefixes of the covered accounts (coverage_prefixes)
     today: date  # the business date: a delinquency starting after it is DATA_INVALID
+    now: datetime = dataclasses.field(default_factory=utcnow)  # the chunk's timestamp
+
+    @property
+    def granted_on(self) -> date:
+        """The business date what this chunk grants is granted on (the instruction file's day)."""
+        return self.today
 
 
 def resolve_policy(policies: PolicyStore, version: str) -> Policy:

@@ -7,17 +7,22 @@ Called from :func:`app.jobs.chunk.write_deferrals`, in the chunk's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Date, func, literal, select, tuple_, update
+from sqlalchemy import insert as insert_into
 from sqlalchemy.orm import Session
 
+from app.domain.deferrals import DeferralLine as DomainLine
 from app.domain.deferrals import DeferralResult
 from app.jobs.context import ScanContext
 from app.jobs.rows import (
     DEFERRAL_COLUMNS,
     DEFERRAL_T,
+    HISTORY_COLUMNS,
+    HISTORY_T,
     LINE_COLUMNS,
     LINE_T,
     RAW_DEFERRAL,
@@ -45,10 +50,11 @@ def _deferral_row(ctx: ScanContext, account_id: int, offer: DeferralResult, now:
         fen(offer.late_fees_waived),
         now,
         now,
+        ctx.granted_on,
     )
 
 
-def _line_rows(deferral_id: int, offer: DeferralResult) -> list[tuple[Any, ...]]:
+def _line_rows(deferral_id: int, lines: Sequence[DomainLine], granted_on: date) -> list[tuple[Any, ...]]:
     return [
         (
             deferral_id,
@@ -58,13 +64,14 @@ def _line_rows(deferral_id: int, offer: DeferralResult) -> list[tuple[Any, ...]]
             fen(line.deferred_amount),
             fen(line.interest_waived),
             fen(line.late_fee_waived),
+            granted_on,
         )
-        for line in offer.lines
+        for line in lines
     ]
 
 
-def insert_deferrals(session: Session, ctx: ScanContext, offers: dict[int, DeferralResult]) -> set[int]:
-    """Insert the deferrals with their lines; the account ids really inserted.
+def insert_deferrals(session: Session, ctx: ScanContext, offers: dict[int, DeferralResult]) -> dict[int, int]:
+    """Insert the deferrals with their lines; {account id: deferral id} of those really inserted.
 
     PostgreSQL: the ids are drawn from the deferral sequence in one query and deferrals and lines go
     in with ``COPY``. The accounts were read as not enrolled in this transaction; should another scan
@@ -76,7 +83,7 @@ def insert_deferrals(session: Session, ctx: ScanContext, offers: dict[int, Defer
     of the rows this scan now owns among the chunk's accounts: only this transaction can have written
     them (a chunk is done at most once), so they are exactly what was really inserted.
     """
-    now = utcnow()
+    now = ctx.now
     if session.get_bind().dialect.name == "postgresql":
         ids = session.scalars(
             select(func.nextval(func.pg_get_serial_sequence("deferral", "id"))).select_from(
@@ -112,10 +119,10 @@ def insert_deferrals(session: Session, ctx: ScanContext, offers: dict[int, Defer
     lines = [
         line
         for account_id, deferral_id in ours.items()
-        for line in _line_rows(deferral_id, offers[account_id])
+        for line in _line_rows(deferral_id, offers[account_id].lines, ctx.granted_on)
     ]
     bulk_insert(session, RAW_LINE, LINE_COLUMNS, lines)
-    return set(ours)
+    return ours
 
 
 def extend_deferrals(
@@ -143,8 +150,11 @@ def extend_deferrals(
     changed: list[int] = []
     upserts: list[tuple[Any, ...]] = []
     for account_id, (deferral_id, offer) in extensions.items():
-        fresh = {
-            (
+        # Only the new or changed lines are written (and dated: the instruction file lists them).
+        fresh = [
+            line
+            for line in offer.lines
+            if (
                 line.statement_date,
                 line.due_date,
                 line.new_due_date,
@@ -152,13 +162,23 @@ def extend_deferrals(
                 line.interest_waived,
                 line.late_fee_waived,
             )
-            for line in offer.lines
-        }
-        if not fresh <= stored[deferral_id]:
+            not in stored[deferral_id]
+        ]
+        if fresh:
             changed.append(account_id)
-            upserts.extend(_line_rows(deferral_id, offer))
+            upserts.extend(_line_rows(deferral_id, fresh, ctx.granted_on))
     if not changed:
         return []
+    # Keep the lines about to change as they were (the instruction file of their day keeps them).
+    replaced = [(row[0], row[1]) for row in upserts]
+    session.execute(
+        insert_into(HISTORY_T).from_select(
+            [*HISTORY_COLUMNS, "replaced_on"],
+            select(*(LINE_T.c[name] for name in HISTORY_COLUMNS), literal(ctx.granted_on, Date)).where(
+                tuple_(LINE_T.c.deferral_id, LINE_T.c.statement_date).in_(replaced)
+            ),
+        )
+    )
     insert = dialect_insert(session)(RAW_LINE)
     session.execute(
         insert.on_conflict_do_update(
@@ -171,6 +191,7 @@ def extend_deferrals(
                     "deferred_fen",
                     "interest_waived_fen",
                     "late_fee_waived_fen",
+                    "granted_on",
                 )
             },
         ),

@@ -14,6 +14,7 @@ from app.persistence.models import ScanResult
 from app.services import audit
 from app.services.clock import utcnow
 from app.services.principal import SYSTEM
+from app.services.scans import emit_scan_finished
 
 __all__ = ["finalize_scan"]
 
@@ -50,6 +51,7 @@ def finalize_scan(session: Session, scan_id: int) -> None:
     scan.status = "succeeded"
     scan.finished_at = utcnow()
     session.flush()
+    emit_scan_finished(session, scan_id)
     audit.record(
         session,
         actor=SYSTEM,

@@ -26,6 +26,7 @@ from app.jobs.finalize import finalize_scan
 from app.persistence.models import Scan, ScanChunk
 from app.services.clock import utcnow
 from app.services.policies import PolicyStore
+from app.services.scans import emit_scan_finished
 
 __all__ = ["plan_chunks", "plan_scan", "unfinished_chunk_ids"]
 
@@ -69,6 +70,8 @@ def plan_scan(engine: Engine, scan_id: int, chunk_size: int, *, policies: Policy
         )
         if portfolio and not chunks:
             finalize_scan(session, scan_id)
+        elif not portfolio:
+            emit_scan_finished(session, scan_id)
         return bool(chunks)
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.model import Account, Statement
 from app.domain.money import ZERO
-from app.persistence.models import CardAccount, Deferral, DeferralLine, ScanResult
+from app.persistence.models import CardAccount, Deferral, DeferralLine, DeferralLineHistory, ScanResult
 from app.persistence.models import Statement as StatementRow
 from app.persistence.types import Money
 
@@ -38,6 +38,8 @@ __all__ = [
     "ACCOUNT_T",
     "DEFERRAL_COLUMNS",
     "DEFERRAL_T",
+    "HISTORY_COLUMNS",
+    "HISTORY_T",
     "LINE_COLUMNS",
     "LINE_T",
     "RAW_DEFERRAL",
@@ -61,6 +63,7 @@ STATEMENT_T = cast(Table, StatementRow.__table__)
 DEFERRAL_T = cast(Table, Deferral.__table__)
 LINE_T = cast(Table, DeferralLine.__table__)
 RESULT_T = cast(Table, ScanResult.__table__)
+HISTORY_T = cast(Table, DeferralLineHistory.__table__)
 
 
 def _raw(table: Table) -> TableClause:
@@ -231,6 +234,7 @@ DEFERRAL_COLUMNS = (
     "late_fees_waived_fen",
     "created_at",
     "updated_at",
+    "granted_on",
 )
 LINE_COLUMNS = (
     "deferral_id",
@@ -240,4 +244,6 @@ LINE_COLUMNS = (
     "deferred_fen",
     "interest_waived_fen",
     "late_fee_waived_fen",
+    "granted_on",
 )
+HISTORY_COLUMNS = LINE_COLUMNS

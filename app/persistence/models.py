@@ -346,6 +346,9 @@ class FeeWaiver(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Business dates of the application and the reversal (the instruction file's day).
+    applied_on: Mapped[date | None] = mapped_column(Date)
+    reversed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Approval(Base):
@@ -572,6 +575,9 @@ class Deferral(Base):
     status: Mapped[str] = mapped_column(String(16), default="active", server_default=text("'active'"))
     completed_on: Mapped[date | None] = mapped_column(Date)
 
+    # The business date it was granted (the instruction file's day).
+    granted_on: Mapped[date | None] = mapped_column(Date)
+
     lines: Mapped[list[DeferralLine]] = relationship(
         back_populates="deferral", lazy="raise", order_by="DeferralLine.due_date"
     )
@@ -589,6 +595,8 @@ class DeferralLine(Base):
     deferred_amount: Mapped[Decimal] = mapped_column("deferred_fen", Money)
     interest_waived: Mapped[Decimal] = mapped_column("interest_waived_fen", Money)
     late_fee_waived: Mapped[Decimal] = mapped_column("late_fee_waived_fen", Money)
+    # The business date the line was written or last changed (an extension's new or changed lines).
+    granted_on: Mapped[date | None] = mapped_column(Date)
 
     deferral: Mapped[Deferral] = relationship(back_populates="lines", lazy="raise")
 
@@ -665,3 +673,115 @@ class ServicingRun(Base):
     requested_by: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+class OutboxEvent(Base):
+    """One event of a change of relief state, written in the change's own transaction (the
+    transactional outbox; CONTRACT.md, "Events out"). ``relayed_at``: fanned out to the webhook
+    deliveries; ``published_at``: confirmed by the AMQP broker."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        UniqueConstraint("subject", "seq"),
+        Index(
+            "ix_outbox_event_unrelayed",
+            "id",
+            sqlite_where=text("relayed_at IS NULL"),
+            postgresql_where=text("relayed_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_event_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    data: Mapped[Any] = mapped_column(JSONText)
+    relayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class EventSubjectSeq(Base):
+    """The last ``seq`` given to a subject's events; its row lock orders one subject's writers."""
+
+    __tablename__ = "event_subject_seq"
+
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    event_types: Mapped[Any] = mapped_column(JSONText)
+    secret: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookEndpointType(Base):
+    """The endpoint's subscribed types, one row each ("*" for all): fan-out joins on it."""
+
+    __tablename__ = "webhook_endpoint_type"
+
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: pending until a 2xx answer (delivered) or the end of the retry
+    schedule (failed). A worker claims it with a lease (``claimed_until``, ``claim``)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "outbox_id"),
+        CheckConstraint("status IN ('pending','delivered','failed')", name="status_known"),
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim: Mapped[str | None] = mapped_column(String(36))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeferralLineHistory(Base):
+    """A deferral line as it was before an extension changed it: the instruction file of the day it
+    was granted keeps its rows (the same rows on every export)."""
+
+    __tablename__ = "deferral_line_history"
+    __table_args__ = (Index("ix_deferral_line_history_granted_on", "granted_on"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    deferral_id: Mapped[int] = mapped_column(ForeignKey("deferral.id", ondelete="CASCADE"))
+    statement_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    new_due_date: Mapped[date] = mapped_column(Date)
+    deferred_amount: Mapped[Decimal] = mapped_column("deferred_fen", Money)
+    interest_waived: Mapped[Decimal] = mapped_column("interest_waived_fen", Money)
+    late_fee_waived: Mapped[Decimal] = mapped_column("late_fee_waived_fen", Money)
+    granted_on: Mapped[date | None] = mapped_column(Date)
+    replaced_on: Mapped[date] = mapped_column(Date)

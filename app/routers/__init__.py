@@ -15,6 +15,7 @@ from app.routers import (
     disasters,
     eligibility,
     health,
+    instructions,
     outcomes,
     plans,
     quotes,
@@ -22,6 +23,7 @@ from app.routers import (
     scans,
     servicing_runs,
     waivers,
+    webhooks,
 )
 
 ALL_ROUTERS: list[APIRouter] = [
@@ -42,4 +44,6 @@ ALL_ROUTERS: list[APIRouter] = [
     credit_disputes.router,
     servicing_runs.router,
     outcomes.router,
+    webhooks.router,
+    instructions.router,
 ]

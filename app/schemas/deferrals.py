@@ -17,6 +17,7 @@ class DeferralLineRead(ReadModel):
 
 
 class DeferralRead(ReadModel):
+    id: int
     disaster_code: str
     disaster_name: str
     event_version: int

@@ -60,22 +60,27 @@ def _lock_for_decision(session: Session, approval_id: int, actor: Principal) -> 
     return approval
 
 
-def _decide(session: Session, approval: Approval, *, status: str, actor: Principal, note: str | None) -> None:
+def _settle(approval: Approval, *, status: str, actor: Principal, note: str | None) -> None:
+    """Record the decision on the approval (before the subject changes, so that the subject's event
+    shows the decided approval)."""
     approval.status = status
     approval.decided_by = actor.actor
     approval.decided_person = actor.person
     approval.decided_at = clock.utcnow()
     approval.decision_note = note
+
+
+def _audit_decision(session: Session, approval: Approval, *, actor: Principal, note: str | None) -> None:
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action=f"approval.{status}",
+        action=f"approval.{approval.status}",
         entity_type="approval",
         entity_id=approval.id,
         before={"status": "pending"},
         after={
-            "status": status,
+            "status": approval.status,
             "subject_type": approval.subject_type,
             "subject_id": approval.subject_id,
             "requested_by": approval.requested_by,
@@ -93,13 +98,13 @@ def approve(
     can no longer be carried out (e.g. the balances changed meanwhile).
     """
     approval = _lock_for_decision(session, approval_id, actor)
-    if approval.subject_type == waivers.SUBJECT_TYPE:
-        waivers.apply_pending_waiver(session, waiver_id=approval.subject_id, actor=actor, policies=policies)
-    else:
+    if approval.subject_type != waivers.SUBJECT_TYPE:
         raise Conflict(
             f"Approval {approval_id} is for a {approval.subject_type}, which cannot be approved here."
         )
-    _decide(session, approval, status="approved", actor=actor, note=note)
+    _settle(approval, status="approved", actor=actor, note=note)
+    waivers.apply_pending_waiver(session, waiver_id=approval.subject_id, actor=actor, policies=policies)
+    _audit_decision(session, approval, actor=actor, note=note)
     return approval
 
 
@@ -109,9 +114,10 @@ def reject(session: Session, *, approval_id: int, actor: Principal, note: str | 
     Forbidden for the requester themself; Conflict when it is no longer pending.
     """
     approval = _lock_for_decision(session, approval_id, actor)
+    _settle(approval, status="rejected", actor=actor, note=note)
     if approval.subject_type == waivers.SUBJECT_TYPE:
         waivers.reject_pending_waiver(session, waiver_id=approval.subject_id, actor=actor, note=note)
-    _decide(session, approval, status="rejected", actor=actor, note=note)
+    _audit_decision(session, approval, actor=actor, note=note)
     return approval
 
 

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.persistence.models import Deferral, DisasterEvent
+from app.domain.deferrals import DeferralResult
+from app.domain.events import EventType
+from app.domain.money import format_money
+from app.persistence.models import CardAccount, Deferral, DisasterEvent
+from app.schemas.common import UtcTimestamp
+from app.schemas.deferrals import DeferralRead
 from app.services.accounts import get_account_row
+from app.services.events import EventDraft
 
-__all__ = ["DeferralLineView", "DeferralView", "list_deferrals"]
+__all__ = [
+    "DeferralLineView",
+    "DeferralView",
+    "GrantedDeferral",
+    "extended_event_drafts",
+    "granted_event_drafts",
+    "list_deferrals",
+]
 
 
 @dataclass(frozen=True)
@@ -41,16 +57,7 @@ class DeferralView:
     lines: list[DeferralLineView]
 
 
-def list_deferrals(session: Session, *, account_ref: str) -> list[DeferralView]:
-    """Every deferral of the account, oldest first, with its lines by due date; NotFound for no account."""
-    account = get_account_row(session, account_ref)
-    rows = session.execute(
-        select(Deferral, DisasterEvent.code, DisasterEvent.name)
-        .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
-        .where(Deferral.account_id == account.id)
-        .options(selectinload(Deferral.lines))
-        .order_by(Deferral.id)
-    ).all()
+def _views(rows: Iterable[Any]) -> list[DeferralView]:
     return [
         DeferralView(
             id=deferral.id,
@@ -77,4 +84,103 @@ def list_deferrals(session: Session, *, account_ref: str) -> list[DeferralView]:
             ],
         )
         for deferral, code, name in rows
+    ]
+
+
+def list_deferrals(session: Session, *, account_ref: str) -> list[DeferralView]:
+    """Every deferral of the account, oldest first, with its lines by due date; NotFound for no account."""
+    account = get_account_row(session, account_ref)
+    rows = session.execute(
+        select(Deferral, DisasterEvent.code, DisasterEvent.name)
+        .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
+        .where(Deferral.account_id == account.id)
+        .options(selectinload(Deferral.lines))
+        .order_by(Deferral.id)
+    ).all()
+    return _views(rows)
+
+
+@dataclass(frozen=True)
+class GrantedDeferral:
+    """A deferral a scan chunk has just inserted: enough to write its event without reading it back."""
+
+    deferral_id: int
+    account_ref: str
+    offer: DeferralResult
+
+
+_TIMESTAMP = TypeAdapter(UtcTimestamp)
+
+
+def granted_event_drafts(
+    *,
+    disaster_code: str,
+    disaster_name: str,
+    event_version: int,
+    policy_version: str,
+    scan_id: int,
+    created_at: datetime,
+    granted: Sequence[GrantedDeferral],
+) -> list[EventDraft]:
+    """``deferral.granted`` events of a scan chunk, their data built as GET
+    /v1/accounts/{ref}/deferrals answers each deferral (DeferralRead), without a model per row (a
+    chunk writes thousands; tests/integration/test_events.py compares the two)."""
+    stamp = _TIMESTAMP.dump_python(created_at, mode="json")
+    drafts: list[EventDraft] = []
+    for item in granted:
+        offer = item.offer
+        data = {
+            "id": item.deferral_id,
+            "disaster_code": disaster_code,
+            "disaster_name": disaster_name,
+            "event_version": event_version,
+            "policy_version": policy_version,
+            "scan_id": scan_id,
+            "deferred_amount": format_money(offer.deferred_amount),
+            "interest_waived": format_money(offer.interest_waived),
+            "late_fees_waived": format_money(offer.late_fees_waived),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "lines": [
+                {
+                    "statement_date": line.statement_date.isoformat(),
+                    "due_date": line.due_date.isoformat(),
+                    "new_due_date": line.new_due_date.isoformat(),
+                    "deferred_amount": format_money(line.deferred_amount),
+                    "interest_waived": format_money(line.interest_waived),
+                    "late_fee_waived": format_money(line.late_fee_waived),
+                }
+                for line in sorted(offer.lines, key=lambda line: line.due_date)
+            ],
+        }
+        drafts.append(EventDraft(EventType.DEFERRAL_GRANTED.value, item.account_ref, data))
+    return drafts
+
+
+def extended_event_drafts(session: Session, deferral_ids: Sequence[int]) -> list[EventDraft]:
+    """``deferral.extended`` events of deferrals just extended, read back as GET answers them."""
+    if not deferral_ids:
+        return []
+    rows = session.execute(
+        select(Deferral, DisasterEvent.code, DisasterEvent.name)
+        .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
+        .where(Deferral.id.in_(deferral_ids))
+        .options(selectinload(Deferral.lines))
+        .order_by(Deferral.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    refs = dict(
+        session.execute(
+            select(Deferral.id, CardAccount.account_ref)
+            .join(CardAccount, CardAccount.id == Deferral.account_id)
+            .where(Deferral.id.in_(deferral_ids))
+        ).all()
+    )
+    return [
+        EventDraft(
+            EventType.DEFERRAL_EXTENDED.value,
+            refs[view.id],
+            DeferralRead.model_validate(view).model_dump(mode="json"),
+        )
+        for view in _views(rows)
     ]

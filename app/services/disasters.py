@@ -19,10 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain.events import EventType
 from app.domain.model import DisasterEvent as DomainEvent
 from app.domain.regions import is_valid_region_code
 from app.persistence.models import DisasterAmendment, DisasterEvent, DisasterRegion
-from app.services import audit
+from app.schemas.disasters import DisasterRead
+from app.services import audit, events
 from app.services.clock import utcnow
 from app.services.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.services.principal import Principal
@@ -35,6 +37,7 @@ __all__ = [
     "amend_event",
     "close_event",
     "declare_event",
+    "emit_disaster_event",
     "get_event",
     "get_event_row",
     "list_events",
@@ -193,6 +196,13 @@ def region_codes_of(session: Session, disaster_id: int) -> list[str]:
     )
 
 
+def emit_disaster_event(session: Session, view: EventView, type: EventType) -> str:
+    """The disaster's event (CONTRACT.md, "Events out"): subject its code, data the disaster as
+    GET /v1/disasters/{code} answers it."""
+    data = DisasterRead.model_validate(view).model_dump(mode="json")
+    return events.emit(session, type=type, subject=view.code, data=data)
+
+
 def declare_event(
     session: Session,
     *,
@@ -265,6 +275,7 @@ def declare_event(
     )
     session.flush()
     view = _views(session, [row])[0]
+    emit_disaster_event(session, view, EventType.DISASTER_DECLARED)
     audit.record(
         session,
         actor=actor,
@@ -334,6 +345,7 @@ def amend_event(
     )
     session.flush()
     after = _views(session, [row])[0]
+    emit_disaster_event(session, after, EventType.DISASTER_AMENDED)
     audit.record(
         session,
         actor=actor,
@@ -356,6 +368,7 @@ def close_event(session: Session, *, code: str, actor: Principal) -> EventView:
     row.closed_at = utcnow()
     session.flush()
     after = _views(session, [row])[0]
+    emit_disaster_event(session, after, EventType.DISASTER_CLOSED)
     audit.record(
         session,
         actor=actor,

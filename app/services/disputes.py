@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from app.domain.disputes import OPEN_DISPUTE_STATUSES, DisputeStatus, dispute_due_by, is_overdue
 from app.domain.disputes import transition_dispute as next_status
 from app.domain.errors import InvalidTransition
+from app.domain.events import EventType
 from app.persistence.models import CardAccount, CreditDispute, Deferral, DisasterEvent
-from app.services import audit
+from app.schemas.disputes import DisputeRead
+from app.services import audit, events
 from app.services.accounts import get_account_row
 from app.services.clock import today, utcnow
 from app.services.disasters import get_event_row
@@ -129,6 +131,11 @@ def _view(row: Any, on: date) -> DisputeView:
     )
 
 
+def _event_data(view: DisputeView) -> Any:
+    """A dispute as GET /v1/credit-disputes/{id} answers it (an event's data)."""
+    return DisputeRead.model_validate(view).model_dump(mode="json")
+
+
 def file_for_disaster(
     session: Session, *, disaster_code: str, actor: Principal, policies: PolicyStore
 ) -> tuple[int, int]:
@@ -194,8 +201,30 @@ def file_for_disaster(
         source,
     ).on_conflict_do_nothing(index_elements=["account_id", "disaster_id"])
     # Count what RETURNING gives back: psycopg reports no rowcount for INSERT ... SELECT here.
-    created = len(session.execute(statement.returning(table.c.id)).all())
+    created_ids = sorted(session.scalars(statement.returning(table.c.id)).all())
+    created = len(created_ids)
     existing = max(0, total - created)
+    # Read back by the id range (an IN list of every id would exceed SQLite's parameter limit).
+    mine = set(created_ids)
+    rows = (
+        session.execute(
+            _query()
+            .where(
+                CreditDispute.disaster_id == event.id,
+                CreditDispute.id.between(created_ids[0], created_ids[-1]),
+            )
+            .order_by(CreditDispute.id)
+        ).all()
+        if created_ids
+        else []
+    )
+    events.emit_many(
+        session,
+        [
+            events.EventDraft(EventType.DISPUTE_RECORDED.value, view.account_ref, _event_data(view))
+            for view in (_view(row, on) for row in rows if row[0].id in mine)
+        ],
+    )
     audit.record(
         session,
         actor=actor,
@@ -263,6 +292,7 @@ def create_dispute(
     session.add(dispute)
     session.flush()
     view = get_dispute(session, dispute.id)
+    events.emit(session, type=EventType.DISPUTE_RECORDED, subject=account_ref, data=_event_data(view))
     audit.record(
         session,
         actor=actor,
@@ -351,6 +381,10 @@ def transition_dispute(
         dispute.resolution_note = note
     dispute.updated_at = utcnow()
     session.flush()
+    view = get_dispute(session, dispute_id)
+    events.emit(
+        session, type=EventType.DISPUTE_STATUS_CHANGED, subject=view.account_ref, data=_event_data(view)
+    )
     audit.record(
         session,
         actor=actor,
@@ -360,4 +394,4 @@ def transition_dispute(
         before={"status": before},
         after={"status": dispute.status, "note": note},
     )
-    return get_dispute(session, dispute_id)
+    return view

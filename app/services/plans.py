@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.db import core_connection
 from app.domain.errors import InvalidTransition
+from app.domain.events import EventType
 from app.domain.installments import Installment as DomainInstallment
 from app.domain.installments import (
     PlanStatus,
@@ -36,7 +37,8 @@ from app.domain.money import ZERO, format_money
 from app.domain.policy import Policy
 from app.domain.reasons import Program, ReasonCode
 from app.persistence.models import CardAccount, Installment, InstallmentPlan
-from app.services import accounts, audit, clock
+from app.schemas.plans import PlanRead
+from app.services import accounts, audit, clock, events
 from app.services.eligibility import (
     ProgramResult,
     judge,
@@ -56,6 +58,7 @@ __all__ = [
     "break_plan",
     "cancel_plan",
     "create_plan",
+    "emit_plan_event",
     "get_plan",
     "list_plans",
     "negotiate_plan",
@@ -446,6 +449,7 @@ def create_plan(
     fee_balance_before = account.fee_balance
     account.fee_balance = ZERO
     session.flush()
+    emit_plan_event(session, plan, EventType.PLAN_CREATED)
     audit.record(
         session,
         actor=actor,
@@ -591,6 +595,7 @@ def _end_plan(
         account.fee_balance = account.fee_balance + plan.fees_waived
         after["fee_balance"] = account.fee_balance
     session.flush()
+    emit_plan_event(session, plan, _END_EVENTS[target])
     audit.record(
         session,
         actor=actor,
@@ -601,6 +606,20 @@ def _end_plan(
         after=after,
     )
     return get_plan(session, plan_id)
+
+
+_END_EVENTS = {
+    PlanStatus.CANCELLED: EventType.PLAN_CANCELLED,
+    PlanStatus.BROKEN: EventType.PLAN_BROKEN,
+    PlanStatus.COMPLETED: EventType.PLAN_COMPLETED,
+}
+
+
+def emit_plan_event(session: Session, plan: InstallmentPlan, type: EventType) -> str:
+    """The plan's event (CONTRACT.md, "Events out"): subject its account_ref, data the plan as
+    GET /v1/installment-plans/{id} answers it. Call after the change is flushed, before its audit."""
+    data = PlanRead.model_validate(plan_dict(session, plan)).model_dump(mode="json")
+    return events.emit(session, type=type, subject=data["account_ref"], data=data)
 
 
 def cancel_plan(session: Session, *, plan_id: int, actor: Principal, note: str) -> InstallmentPlan:

@@ -26,9 +26,11 @@ from sqlalchemy import CursorResult, Engine, event, func, literal, select, updat
 from sqlalchemy.orm import Session
 
 from app.db import unit_of_work
+from app.domain.events import EventType
 from app.domain.reasons import ReasonCode
 from app.persistence.models import DisasterEvent, Scan, ScanChunk, ScanResult
-from app.services import audit
+from app.schemas.scans import ScanRead
+from app.services import audit, events
 from app.services.clock import today, utcnow
 from app.services.csvout import csv_lines
 from app.services.disasters import get_event_row
@@ -43,6 +45,7 @@ __all__ = [
     "DispatchRequest",
     "ResultView",
     "ScanView",
+    "emit_scan_finished",
     "get_scan",
     "iter_results_csv",
     "list_results",
@@ -395,6 +398,14 @@ def _view(session: Session, scan: Scan, code: str, policies: PolicyStore | None)
         reason_counts=dict(scan.reason_counts or {}),
         deferrals_extended=extended,
     )
+
+
+def emit_scan_finished(session: Session, scan_id: int) -> str:
+    """``scan.finished`` (succeeded or failed; CONTRACT.md, "Events out"): subject the disaster code,
+    data the scan as GET /v1/scans/{id} answers it. Call after the change is flushed, before its audit."""
+    view = get_scan(session, scan_id)
+    data = ScanRead.model_validate(view.as_dict()).model_dump(mode="json")
+    return events.emit(session, type=EventType.SCAN_FINISHED, subject=view.disaster_code, data=data)
 
 
 def get_scan(session: Session, scan_id: int, *, policies: PolicyStore | None = None) -> ScanView:

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.errors import InvalidWaiver
+from app.domain.events import EventType
 from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason, Program, ReasonCode
 from app.domain.waivers import (
@@ -27,7 +28,8 @@ from app.domain.waivers import (
     split_waiver,
 )
 from app.persistence.models import Approval, CardAccount, FeeWaiver
-from app.services import accounts, audit, clock, portfolio
+from app.schemas.waivers import WaiverRead
+from app.services import accounts, audit, clock, events, portfolio
 from app.services.eligibility import judge, load_snapshot, refusal_reasons, store_decision
 from app.services.errors import Conflict, NotFound, RefusalReason, Refused
 from app.services.policies import PolicyStore
@@ -37,6 +39,7 @@ from app.settings import get_settings
 __all__ = [
     "SUBJECT_TYPE",
     "apply_pending_waiver",
+    "emit_waiver_event",
     "get_waiver",
     "list_waivers",
     "reject_pending_waiver",
@@ -90,9 +93,10 @@ def waived_in_authority_window(
 
 
 def _apply(
-    session: Session, account: CardAccount, waiver: FeeWaiver, *, policy: Policy, actor: Principal
-) -> None:
-    """Lower the balances by the waiver (checked against the balances as they are now) and audit it."""
+    session: Session, account: CardAccount, waiver: FeeWaiver, *, policy: Policy
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Lower the balances by the waiver (checked against the balances as they are now); the audit's
+    before and after. The caller emits the event, then audits (see app/services/events.py)."""
     try:
         split_waiver(portfolio.to_domain_account(account), waiver.fee_amount, waiver.interest_amount, policy)
     except InvalidWaiver as exc:
@@ -107,7 +111,21 @@ def _apply(
     account.updated_at = clock.utcnow()
     waiver.status = "applied"
     waiver.applied_at = clock.utcnow()
+    waiver.applied_on = clock.today(session)
     session.flush()
+    after = {
+        "status": waiver.status,
+        **_balances(account),
+        "account_ref": account.account_ref,
+        "fee_amount": waiver.fee_amount,
+        "interest_amount": waiver.interest_amount,
+    }
+    return before, after
+
+
+def _audit_applied(
+    session: Session, waiver: FeeWaiver, actor: Principal, before: dict[str, Any], after: dict[str, Any]
+) -> None:
     audit.record(
         session,
         actor=actor,
@@ -115,14 +133,23 @@ def _apply(
         entity_type="fee_waiver",
         entity_id=waiver.id,
         before=before,
-        after={
-            "status": waiver.status,
-            **_balances(account),
-            "account_ref": account.account_ref,
-            "fee_amount": waiver.fee_amount,
-            "interest_amount": waiver.interest_amount,
-        },
+        after=after,
     )
+
+
+_EVENTS = {
+    "applied": EventType.WAIVER_APPLIED,
+    "pending_approval": EventType.WAIVER_PENDING_APPROVAL,
+    "rejected": EventType.WAIVER_REJECTED,
+    "reversed": EventType.WAIVER_REVERSED,
+}
+
+
+def emit_waiver_event(session: Session, waiver: FeeWaiver) -> str:
+    """The waiver's event for its current status (CONTRACT.md, "Events out"): subject its
+    account_ref, data the waiver as GET /v1/fee-waivers/{id} answers it."""
+    data = WaiverRead.model_validate(waiver_dict(session, waiver)).model_dump(mode="json")
+    return events.emit(session, type=_EVENTS[waiver.status], subject=data["account_ref"], data=data)
 
 
 def request_waiver(
@@ -208,24 +235,19 @@ def request_waiver(
     )
     session.add(waiver)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="fee_waiver.requested",
-        entity_type="fee_waiver",
-        entity_id=waiver.id,
-        after={
-            "account_ref": account.account_ref,
-            "fee_amount": waiver.fee_amount,
-            "interest_amount": waiver.interest_amount,
-            "total_amount": waiver.total_amount,
-            "hardship_reason": reason,
-            "needs_approval": authority.needs_approval,
-            "why": authority.why,
-            "decision_id": decision.id,
-            "policy_version": policy.version,
-        },
-    )
+    requested = {
+        "account_ref": account.account_ref,
+        "fee_amount": waiver.fee_amount,
+        "interest_amount": waiver.interest_amount,
+        "total_amount": waiver.total_amount,
+        "hardship_reason": reason,
+        "needs_approval": authority.needs_approval,
+        "why": authority.why,
+        "decision_id": decision.id,
+        "policy_version": policy.version,
+    }
+    applied: tuple[dict[str, Any], dict[str, Any]] | None = None
+    approval: Approval | None = None
     if authority.needs_approval:
         approval = Approval(
             subject_type=SUBJECT_TYPE,
@@ -241,6 +263,18 @@ def request_waiver(
         )
         session.add(approval)
         session.flush()
+    else:
+        applied = _apply(session, account, waiver, policy=policy)
+    emit_waiver_event(session, waiver)
+    audit.record(
+        session,
+        actor=actor,
+        action="fee_waiver.requested",
+        entity_type="fee_waiver",
+        entity_id=waiver.id,
+        after=requested,
+    )
+    if approval is not None:
         audit.record(
             session,
             actor=actor,
@@ -255,8 +289,8 @@ def request_waiver(
                 "why": approval.why,
             },
         )
-    else:
-        _apply(session, account, waiver, policy=policy, actor=actor)
+    if applied is not None:
+        _audit_applied(session, waiver, actor, *applied)
     return waiver
 
 
@@ -286,7 +320,9 @@ def apply_pending_waiver(
         raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
     account = _lock_account_by_id(session, waiver.account_id)
     policy = policies.get(waiver.policy_version) or policies.in_force(clock.today(session))
-    _apply(session, account, waiver, policy=policy, actor=actor)
+    before, after = _apply(session, account, waiver, policy=policy)
+    emit_waiver_event(session, waiver)
+    _audit_applied(session, waiver, actor, before, after)
     return waiver
 
 
@@ -299,6 +335,7 @@ def reject_pending_waiver(
         raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
     waiver.status = "rejected"
     session.flush()
+    emit_waiver_event(session, waiver)
     audit.record(
         session,
         actor=actor,
@@ -326,7 +363,9 @@ def reverse_waiver(session: Session, *, waiver_id: int, actor: Principal, note: 
     account.updated_at = clock.utcnow()
     waiver.status = "reversed"
     waiver.reversed_at = clock.utcnow()
+    waiver.reversed_on = clock.today(session)
     session.flush()
+    emit_waiver_event(session, waiver)
     audit.record(
         session,
         actor=actor,

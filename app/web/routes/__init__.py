@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import accounts, approvals, audit, auth, decisions, disasters, disputes, outcomes
+from app.web.routes import (
+    accounts,
+    approvals,
+    audit,
+    auth,
+    decisions,
+    disasters,
+    disputes,
+    outcomes,
+    webhooks,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -15,4 +25,5 @@ ALL_ROUTERS: list[APIRouter] = [
     decisions.router,
     audit.router,
     outcomes.router,
+    webhooks.router,
 ]

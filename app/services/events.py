@@ -1,0 +1,200 @@
+"""The transactional outbox (CONTRACT.md, "Events out"): every change of relief state writes its
+event in the change's own transaction, so neither can commit without the other.
+
+``emit(session, type=..., subject=..., data=...)`` is the one call a service makes, after its change
+is flushed and before ``audit.record`` (so that the per-subject counter rows are always locked before
+the audit chain's lock, by every writer: no lock-order deadlock). It takes the subject's next ``seq``
+from its counter row with ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, which also serialises
+the writers of one subject: the second waits for the first to commit, so ``seq`` follows commit order.
+``prepare_events`` does the same for many events at once (a scan chunk), set-based.
+
+Events leave the database later, by jobs beside the scan executors (app/jobs/events.py): webhook
+deliveries (app/services/webhooks.py) and the AMQP publisher (app/services/amqp.py). A hook wakes the
+process's relay right after a commit that wrote events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, Text, column, event, select
+from sqlalchemy import table as sa_table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.domain.events import EventType, cloud_event
+from app.persistence.models import EventSubjectSeq, OutboxEvent
+from app.services.clock import utcnow
+
+__all__ = [
+    "OUTBOX_COLUMNS",
+    "RAW_OUTBOX",
+    "EventDraft",
+    "cloud_event_of",
+    "emit",
+    "emit_many",
+    "events_of",
+    "json_data",
+    "on_events_committed",
+    "prepare_events",
+]
+
+OUTBOX_T = cast(Table, OutboxEvent.__table__)
+SEQ_T = cast(Table, EventSubjectSeq.__table__)
+OUTBOX_COLUMNS = ("event_id", "type", "subject", "seq", "occurred_at", "data")
+# The outbox with ``data`` as plain text: rows carry their JSON already serialised.
+RAW_OUTBOX = sa_table(
+    OUTBOX_T.name,
+    *(column(c.name, Text() if c.name == "data" else c.type) for c in OUTBOX_T.columns),
+)
+_SEQ_BATCH = 1000
+_HOOKED = "hardship.events_hooked"
+_WROTE = "hardship.events_wrote"
+
+log = logging.getLogger("hardship.events")
+_listeners: list[Callable[[], None]] = []
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event to write: its type, subject and data (JSON values: the resource as its GET answers)."""
+
+    type: str
+    subject: str
+    data: Any
+
+
+def json_data(value: Any) -> Any:
+    """JSON values of a resource, made the way the API serialises its answers (a Pydantic model's
+    ``model_dump(mode="json")`` is what callers pass; plain values go through unchanged)."""
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json")
+    return value
+
+
+def on_events_committed(listener: Callable[[], None]) -> None:
+    """Register a callable run after any commit that wrote events (the relay's wake-up)."""
+    _listeners.append(listener)
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        for listener in list(_listeners):
+            try:
+                listener()
+            except Exception:  # a wake-up is an optimisation; the relay polls anyway
+                log.exception("event listener failed")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def _mark(session: Session) -> None:
+    if not session.info.get(_HOOKED):
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+        session.info[_HOOKED] = True
+    session.info[_WROTE] = True
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _reserve(session: Session, counts: dict[str, int]) -> dict[str, int]:
+    """Reserve ``counts[subject]`` sequence numbers per subject; the LAST number of each subject.
+
+    Subjects are locked in sorted order (the same order in every writer)."""
+    last: dict[str, int] = {}
+    subjects = sorted(counts)
+    for start in range(0, len(subjects), _SEQ_BATCH):
+        batch = subjects[start : start + _SEQ_BATCH]
+        stmt = _insert(session)(SEQ_T).values([{"subject": s, "seq": counts[s]} for s in batch])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["subject"], set_={"seq": SEQ_T.c.seq + stmt.excluded.seq}
+        ).returning(SEQ_T.c.subject, SEQ_T.c.seq)
+        for subject, seq in session.execute(stmt):
+            last[subject] = seq
+    return last
+
+
+def prepare_events(
+    session: Session, drafts: Sequence[EventDraft], *, at: datetime | None = None
+) -> list[tuple[Any, ...]]:
+    """Number the drafts (ids, per-subject ``seq`` in the order given) in the caller's transaction and
+    return the outbox rows to insert (``OUTBOX_COLUMNS``; ``data`` as canonical JSON text)."""
+    if not drafts:
+        return []
+    for draft in drafts:
+        EventType(draft.type)  # an unknown type is a programming error
+    counts = Counter(draft.subject for draft in drafts)
+    last = _reserve(session, dict(counts))
+    next_seq = {subject: last[subject] - count + 1 for subject, count in counts.items()}
+    now = at or utcnow()
+    rows: list[tuple[Any, ...]] = []
+    for draft in drafts:
+        seq = next_seq[draft.subject]
+        next_seq[draft.subject] = seq + 1
+        rows.append(
+            (
+                str(uuid.uuid4()),
+                draft.type,
+                draft.subject,
+                seq,
+                now,
+                json.dumps(draft.data, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+            )
+        )
+    _mark(session)
+    return rows
+
+
+def emit_many(session: Session, drafts: Sequence[EventDraft]) -> list[str]:
+    """Write the events in the caller's transaction; their CloudEvents ids."""
+    rows = prepare_events(session, drafts)
+    if rows:
+        session.connection().execute(
+            RAW_OUTBOX.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows]
+        )
+    return [row[0] for row in rows]
+
+
+def emit(session: Session, *, type: str | EventType, subject: str, data: Any) -> str:
+    """Write one event in the caller's transaction (after its change, before its audit record);
+    its CloudEvents id."""
+    return emit_many(session, [EventDraft(str(type), subject, json_data(data))])[0]
+
+
+def cloud_event_of(row: Any) -> dict[str, Any]:
+    """The CloudEvents document of an outbox row (``OutboxEvent`` or a row with its columns)."""
+    data = row.data if not isinstance(row.data, str) else json.loads(row.data)
+    return cloud_event(
+        event_id=row.event_id,
+        type=row.type,
+        subject=row.subject,
+        seq=row.seq,
+        time=row.occurred_at,
+        data=data,
+    )
+
+
+def events_of(
+    session: Session, *, subject: str | None = None, types: Iterable[str] = ()
+) -> list[OutboxEvent]:
+    """Outbox rows in write order, optionally of one subject and some types (tests, the UI)."""
+    query = select(OutboxEvent)
+    if subject is not None:
+        query = query.where(OutboxEvent.subject == subject)
+    chosen = list(types)
+    if chosen:
+        query = query.where(OutboxEvent.type.in_(chosen))
+    return list(session.scalars(query.order_by(OutboxEvent.id)))
