@@ -24,9 +24,10 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Table, bindparam, func, select, text, type_coerce, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.domain.errors import DomainError
+from app.domain.events import EventType
 from app.domain.installments import PlanStatus, transition_plan
 from app.domain.money import from_fen, to_fen
 from app.domain.policy import ServicingPolicy
@@ -47,7 +48,7 @@ from app.persistence.models import (
     Payment,
     ServicingRun,
 )
-from app.services import audit, clock
+from app.services import audit, clock, plans
 from app.services.errors import NotFound
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
@@ -246,6 +247,26 @@ def end_plans_by_rules(
     return made
 
 
+_ENDING_EVENTS = {PlanStatus.COMPLETED: EventType.PLAN_COMPLETED, PlanStatus.BROKEN: EventType.PLAN_BROKEN}
+
+
+def _emit_endings(session: Session, ended: Sequence[Transition]) -> None:
+    """Each plan the rules ended commits its event with it (``hardship.plan.completed`` or
+    ``hardship.plan.broken``), its data the plan as its GET answers it after this run's figures."""
+    if not ended:
+        return
+    status = {t.plan_id: t.status for t in ended}
+    loaded = session.scalars(
+        select(InstallmentPlan)
+        .where(InstallmentPlan.id.in_(list(status)))
+        .options(selectinload(InstallmentPlan.installments))
+        .order_by(InstallmentPlan.id)
+        .execution_options(populate_existing=True)
+    )
+    for plan in loaded:
+        plans.emit_plan_event(session, plan, _ENDING_EVENTS[status[plan.id]])
+
+
 # --- a run ----------------------------------------------------------------------------------------
 
 
@@ -400,7 +421,8 @@ def _service_chunk(
         if result.status is not PlanStatus.ACTIVE:
             assert policy_rules is not None
             transitions.append(transition_for(plan_id, result, policy_rules))
-    for made in end_plans_by_rules(session, transitions=transitions, actor=actor, run_id=summary.id):
+    ended = end_plans_by_rules(session, transitions=transitions, actor=actor, run_id=summary.id)
+    for made in ended:
         if made.status is PlanStatus.COMPLETED:
             summary.plans_completed += 1
         else:
@@ -409,6 +431,7 @@ def _service_chunk(
         connection.execute(_UPDATE_PLAN, plan_updates)
     if installment_updates:
         connection.execute(_UPDATE_INSTALLMENT, installment_updates)
+    _emit_endings(session, ended)
     changed = {row["b_id"] for row in plan_updates}
     summary.plans_updated += len(changed)
     summary.installments_updated += len(installment_updates)
