@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.dates import business_date
 from app.domain.money import parse_money
 from app.persistence.models import (
     CardAccount,
@@ -24,6 +25,7 @@ from app.persistence.models import (
     Statement,
 )
 from app.services import auth, clock
+from app.settings import get_settings
 
 __all__ = [
     "freeze_today",
@@ -34,6 +36,12 @@ __all__ = [
     "make_statement",
     "money",
 ]
+
+
+def business_today() -> date:
+    """The business date outside a database session (no pinned date): the calendar day in the
+    bank's zone, as ``app.services.clock.today(session)`` reads it when nothing is pinned."""
+    return business_date(clock.utcnow(), get_settings().business_zone)
 
 
 def money(value: Decimal | str | int) -> Decimal:
@@ -91,7 +99,7 @@ def make_statement(
     paid_amount: Decimal | str = "0.00",
 ) -> Statement:
     """A statement of ``account``; by default dated 20 days before today and due in 5 days, unpaid."""
-    on = clock.today()
+    on = business_today()
     statement_date = statement_date or on - timedelta(days=20)
     due_date = due_date or statement_date + timedelta(days=25)
     row = Statement(
@@ -121,7 +129,7 @@ def make_disaster_event(
     kind: str = "earthquake",
 ) -> DisasterEvent:
     """A declared disaster: by default open, struck 10 days ago, relief window from 9 days ago to +80."""
-    on = clock.today()
+    on = business_today()
     occurred_on = occurred_on or on - timedelta(days=10)
     event = DisasterEvent(
         code=code,

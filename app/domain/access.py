@@ -44,6 +44,8 @@ class Permission(StrEnum):
     KEY_MANAGE = "key:manage"
     BUSINESS_DATE_READ = "business_date:read"
     BUSINESS_DATE_MANAGE = "business_date:manage"
+    CONTACT_RECORD = "contact:record"
+    CONTACT_READ = "contact:read"
 
 
 C, A, S, B, AU, AD = (
@@ -88,6 +90,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.KEY_MANAGE: frozenset({AD}),
     Permission.BUSINESS_DATE_READ: frozenset(Role),
     Permission.BUSINESS_DATE_MANAGE: frozenset({AD}),
+    Permission.CONTACT_RECORD: frozenset({A, S}),
+    Permission.CONTACT_READ: frozenset({A, S}),
 }
 
 

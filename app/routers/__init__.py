@@ -9,6 +9,7 @@ from app.routers import (
     approvals,
     audit_events,
     business_date,
+    contacts,
     credit_disputes,
     decisions,
     deferrals,
@@ -38,4 +39,5 @@ ALL_ROUTERS: list[APIRouter] = [
     scans.router,
     deferrals.router,
     credit_disputes.router,
+    contacts.router,
 ]

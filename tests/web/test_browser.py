@@ -22,10 +22,9 @@ import pytest
 from app.db import get_engine, unit_of_work
 from app.demo import DEMO_PASSWORD, load_demo
 from app.main import create_app
-from app.services import clock
 from app.services.policies import PolicyStore
 from app.settings import Settings
-from tests.factories import make_account, make_statement
+from tests.factories import business_today, make_account, make_statement
 from tests.support import migrate
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,7 +41,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-POLICY = PolicyStore.load().in_force(clock.today())
+POLICY = PolicyStore.load().in_force(business_today())
 TIMEOUT_MS = 15_000
 
 
@@ -71,7 +70,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         plan = make_account(session, "UI-PLAN", customer_ref="CUST-UI-1")
         make_statement(session, plan)
         make_account(session, "UI-WAIVE", customer_ref="CUST-UI-2", fee_balance="6000.00")
-        today = clock.today()
+        today = business_today()
         hit = make_account(session, "UI-FLOOD", customer_ref="CUST-UI-3", region_code="622927")
         due = today + timedelta(days=15)
         make_statement(session, hit, statement_date=today - timedelta(days=5), due_date=due)
@@ -246,7 +245,7 @@ def test_a_waiver_beyond_authority_is_approved_by_a_second_supervisor(new_page: 
 def test_an_operator_runs_a_disaster_scan_to_completion(new_page: Any, base_url: str) -> None:
     page = new_page()
     sign_in(page, "operator")
-    today = clock.today()
+    today = business_today()
 
     page.get_by_role("navigation").get_by_role("link", name="灾害事件").click()
     page.get_by_label("事件代码").fill("UI-EQ")

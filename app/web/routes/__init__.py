@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import accounts, approvals, audit, auth, decisions, disasters, disputes
+from app.web.routes import accounts, approvals, audit, auth, decisions, desk, disasters, disputes
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
+    desk.router,
     accounts.router,
     approvals.router,
     disputes.router,
