@@ -250,7 +250,7 @@ def test_an_operator_runs_a_disaster_scan_to_completion(new_page: Any, base_url:
     page.get_by_role("navigation").get_by_role("link", name="灾害事件").click()
     page.get_by_label("事件代码").fill("UI-EQ")
     page.get_by_label("名称").fill("积石山地震")
-    page.get_by_label("类型").fill("earthquake")
+    page.get_by_label("类型").select_option("earthquake")
     page.get_by_label("发生日期").fill((today - timedelta(days=10)).isoformat())
     page.get_by_label("纾困期开始").fill((today - timedelta(days=10)).isoformat())
     page.get_by_label("纾困期结束").fill((today + timedelta(days=60)).isoformat())

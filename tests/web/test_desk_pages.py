@@ -294,3 +294,30 @@ def test_a_plan_error_keeps_the_chosen_term_and_both_commitments(db: Database, c
     assert re.search(r'name="terms_read" value="yes" required checked', page.text)
     assert "电话办理须填写录音编号" in field_errors(page.text)["plan-recording_ref"]
     assert not error_boxes(page.text) or all("recording" not in box for box in error_boxes(page.text))
+
+
+def test_the_audit_view_is_newest_first_filtered_by_account_masked_and_exportable(
+    db: Database, client: TestClient
+) -> None:
+    make_user(db.engine, "ann", "agent")
+    make_user(db.engine, "ava", "auditor")
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1")
+        make_account(s, "B-2")
+    token = login(client, "ann")
+    for ref in ("A-1", "B-2"):
+        client.post(
+            f"/agent/accounts/{ref}/contacts",
+            data={"csrf_token": token, "channel": "online", "outcome": "no_answer", "note": f"note {ref}"},
+        )
+    client.post("/agent/logout", data={"csrf_token": token})
+    login(client, "ava")
+
+    page = client.get("/agent/audit").text
+    only_a = client.get("/agent/audit", params={"account": "A-1", "action": "contact"}).text
+    csv = client.get("/agent/audit.csv", params={"account": "B-2"})
+
+    assert page.index("note B-2") < page.index("note A-1")  # newest first
+    assert "note A-1" in only_a and "note B-2" not in only_a
+    assert csv.status_code == 200 and "note B-2" in csv.text and "note A-1" not in csv.text
+    assert 'filename="audit-events.csv"' in csv.headers["content-disposition"]
