@@ -262,6 +262,15 @@ def format_stamp(value: Any, *, seconds: bool = False) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def format_percent(value: Any) -> str:
+    """A rate (a decimal string such as "0.1825") as a percentage with two decimals: 18.25 %."""
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"{rate * 100:.2f} %"
+
+
 def mask(value: Any, keep: int = 4) -> str:
     """An identifier with all but its last `keep` characters hidden: CUST-00042 -> ******0042."""
     text = "" if value is None else str(value)
@@ -281,6 +290,7 @@ _env.filters["money"] = format_amount
 _env.filters["day"] = format_date
 _env.filters["mask"] = mask
 _env.filters["stamp"] = format_stamp
+_env.filters["percent"] = format_percent
 _env.globals["PREFIX"] = PREFIX
 _env.globals["CSRF_FIELD"] = CSRF_FIELD
 _env.globals["P"] = Permission

@@ -18,6 +18,7 @@ import pytest
 
 from app.db import get_engine, unit_of_work
 from app.demo import load_demo
+from app.domain.access import Role
 from app.main import create_app
 from app.persistence.models import AgentUser
 from app.services import contacts
@@ -87,7 +88,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 fee_balance="396.14",
             )
         user = session.query(AgentUser).filter_by(username="agent").one()
-        agent = Principal(kind="user", id=user.id, name=user.username, role=user.role)  # type: ignore[arg-type]
+        agent = Principal(kind="user", id=user.id, name=user.username, role=Role(user.role))
         for lang in ("zh", "en"):
             contacts.record_contact(
                 session,
@@ -169,7 +170,7 @@ def test_a_whole_call_with_the_keyboard_alone(new_page: Any, lang: str) -> None:
     sign_in(page, "agent")
     set_language(page, lang)
     ref = f"CALL-{lang.upper()}"
-    callbacks = page.locator("#q-callbacks")
+    callbacks = page.locator("section[aria-labelledby=q-callbacks]")
     assert ref in callbacks.inner_text()  # the callback due today waits on the desk
     shot(page, f"queue-agent-{lang}")
 
@@ -240,7 +241,7 @@ def test_a_whole_call_with_the_keyboard_alone(new_page: Any, lang: str) -> None:
     page.keyboard.press("g")
     page.keyboard.press("h")
     page.wait_for_url(re.compile(r".*/agent/$"))
-    assert ref not in page.locator("#q-callbacks").inner_text()
+    assert ref not in page.locator("section[aria-labelledby=q-callbacks]").inner_text()
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -255,7 +256,7 @@ def test_the_supervisor_approves_with_a_note(new_page: Any, lang: str) -> None: 
     maker.locator("#w-note").fill(f"hospital invoice {lang}")
     maker.locator("#w-note").press("Tab")
     maker.keyboard.press("Enter")
-    assert maker.locator("#pending-waiver").is_visible()
+    maker.wait_for_selector("#pending-waiver")
 
     checker = new_page()
     sign_in(checker, "supervisor")
@@ -269,16 +270,17 @@ def test_the_supervisor_approves_with_a_note(new_page: Any, lang: str) -> None: 
     # without a note: refused beside the field, nothing decided
     card.locator("input[name=confirm]").check()
     card.locator("button.primary").click()
+    checker.wait_for_selector(".field-error")
     card = checker.locator("article", has_text=ref).first
     assert card.locator(".field-error").first.is_visible()
     assert focused(checker).startswith("note-")
     checker.keyboard.type("invoice checked")
     card.locator("input[name=confirm]").check()
     card.locator("button.primary").click()
-    assert checker.locator(".flash-ok").first.is_visible()
+    checker.wait_for_selector(".flash-ok")
 
     maker.goto("/agent/")
-    assert "invoice checked" in maker.locator("#q-mine").inner_text()
+    assert "invoice checked" in maker.locator("section[aria-labelledby=q-mine]").inner_text()
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -297,6 +299,7 @@ def test_a_refused_form_keeps_its_values_and_focuses_the_field(new_page: Any, la
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
 
+    page.wait_for_selector("#waiver-fee_amount-error")
     page.wait_for_function("document.activeElement && document.activeElement.id === 'w-fee'")
     assert page.locator("#w-fee").input_value() == "800.00"
     assert page.locator("#w-reason").input_value() == "unemployment"
