@@ -110,9 +110,24 @@ def _customer(request: Request, customer_ref: str) -> Response:
     return render(
         request,
         "customer.html",
-        {"customer_ref": customer_ref, "rows": rows, "timeline": items, "account_url": account_url},
+        {
+            "customer_ref": customer_ref,
+            "rows": rows,
+            "timeline": items,
+            "account_url": account_url,
+            "product_names": _product_names(request, {r.product_code for r in rows}),
+        },
         section="home",
     )
+
+
+def _product_names(request: Request, codes: set[str]) -> dict[str, str]:
+    policy = policy_in_force(request)
+    names: dict[str, str] = {}
+    for code in codes:
+        product = policy.product_terms(code)
+        names[code] = product.name if product is not None else ""
+    return names
 
 
 # --- contacts --------------------------------------------------------------------------------------
