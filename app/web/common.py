@@ -323,10 +323,14 @@ def render(
     waiting = 0
     on: date | None = getattr(request.state, "business_date", None)
     if user is not None:
-        on = business_today(request)
-        if can(user, Permission.APPROVAL_DECIDE):
-            with unit_of_work(request) as session:
-                waiting = queue.pending_approval_count(session, exclude_requester=user.actor)
+        try:
+            on = business_today(request)
+            if can(user, Permission.APPROVAL_DECIDE):
+                with unit_of_work(request) as session:
+                    waiting = queue.pending_approval_count(session, exclude_requester=user.actor)
+        except DBAPIError:
+            # An error page for a database that went away still renders, without the header's extras.
+            log.warning("header extras unavailable: the database did not answer")
     values: dict[str, Any] = {
         "request": request,
         "business_date": on,
