@@ -365,7 +365,16 @@ def test_an_operator_declares_scans_and_reports_a_disaster(db: Database, client:
     assert "<rect" in report and "622927" in report
     csv = client.get(started.url.path + "/results.csv")
     assert csv.text.splitlines()[0].startswith("account_ref,customer_ref")
-    assert "A-1," in csv.text
+    assert "A-1,C-A-1," in csv.text  # the operator who acts on the list sees the customer
+    eligible_csv = client.get(started.url.path + "/results.csv", params={"eligible": "true"})
+    names = {csv.headers["content-disposition"], eligible_csv.headers["content-disposition"]}
+    assert len(names) == 2 and any("-eligible.csv" in n for n in names)
+    client.post("/agent/logout", data={"csrf_token": token})
+    make_user(db.engine, "sue", "supervisor")
+    login(client, "sue")
+    masked = client.get(started.url.path + "/results.csv").text
+    assert "C-A-1" not in masked and "A-1," in masked  # reviewers see the customer masked
+    token = login(client, "oli")
 
     amended = client.post(
         "/agent/disasters/EQ-1/amend",
