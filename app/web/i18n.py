@@ -497,6 +497,11 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "desk.confirm_status": ("确认更改状态", "Confirm the change"),
     "desk.confirm_reverse": ("我确认冲正此笔减免。", "I confirm: reverse this waiver."),
+    "desk.former_codes_note": (
+        "按当前区划代码统计：客户登记的旧代码（如民和县 2013 年前的 632122）计入其现行代码（630222）。",
+        "Counted by today's division codes: a customer's former code (such as Minhe's 632122, used until "
+        "2013) is counted under its current code (630222).",
+    ),
     "desk.waited": ("已等待 {hours} 小时", "waiting {hours} h"),
     "desk.requester_note": ("申请人说明", "Requester's note"),
     "desk.relief_365": ("近 365 天纾困", "Relief in the last 365 days"),
