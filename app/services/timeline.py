@@ -64,6 +64,7 @@ def account_timeline(session: Session, *, account_ref: str, limit: int = LIMIT) 
 
 def _timeline(session: Session, ids: list[int], refs: dict[int, str], *, limit: int) -> list[TimelineItem]:
     items: list[TimelineItem] = []
+    seen_checks: set[tuple[str, str, str]] = set()
     ref_list = list(refs.values())
     for d in session.scalars(
         select(Decision).where(Decision.account_ref.in_(ref_list)).order_by(Decision.id.desc()).limit(limit)
@@ -76,6 +77,14 @@ def _timeline(session: Session, ids: list[int], refs: dict[int, str], *, limit: 
             if isinstance(p, dict) and p.get("eligible")
         ]
         inputs = d.inputs if isinstance(d.inputs, dict) else {}
+        reason = inputs.get("hardship_reason")
+        if d.kind == "eligibility":
+            # Every page view stores a check; the timeline keeps the checks made with a stated
+            # reason, the newest of each day and reason.
+            key = (d.account_ref, str(d.decided_on), str(reason))
+            if not reason or key in seen_checks:
+                continue
+            seen_checks.add(key)
         items.append(
             TimelineItem(
                 _aware(d.created_at),
@@ -85,7 +94,7 @@ def _timeline(session: Session, ids: list[int], refs: dict[int, str], *, limit: 
                 {
                     "account_ref": d.account_ref,
                     "eligible": eligible,
-                    "reason": inputs.get("hardship_reason"),
+                    "reason": reason,
                     "actor": d.actor,
                     "policy_version": d.policy_version,
                 },

@@ -321,3 +321,18 @@ def test_the_audit_view_is_newest_first_filtered_by_account_masked_and_exportabl
     assert "note A-1" in only_a and "note B-2" not in only_a
     assert csv.status_code == 200 and "note B-2" in csv.text and "note A-1" not in csv.text
     assert 'filename="audit-events.csv"' in csv.headers["content-disposition"]
+
+
+def test_the_timeline_keeps_one_check_a_day_per_stated_reason(db: Database, client: TestClient) -> None:
+    make_user(db.engine, "ann", "agent")
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1")
+    login(client, "ann")
+    for _ in range(3):
+        client.get("/agent/accounts/A-1")
+        client.get("/agent/accounts/A-1", params={"reason": "illness"})
+
+    page = client.get("/agent/accounts/A-1", params={"reason": "illness"}).text
+    timeline = page[page.index('id="timeline-h"') :]
+
+    assert timeline.count('class="tl tl-decision"') == 1
