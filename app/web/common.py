@@ -337,6 +337,7 @@ def render(
         "zone": get_settings().business_timezone,
         "nav_counts": {"approvals": waiting},
         "region_name": lambda code: region_names.region_name(code, lang),
+        "agent_hints": i18n.LABELS,
         "reason_text": reason_text,
         "t_or": t_or,
         "lang": lang,
