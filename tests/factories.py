@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.dates import business_date
 from app.domain.money import parse_money
 from app.persistence.models import (
     CardAccount,
@@ -24,6 +25,7 @@ from app.persistence.models import (
     Statement,
 )
 from app.services import auth, clock
+from app.settings import get_settings
 
 __all__ = [
     "freeze_today",
@@ -34,6 +36,12 @@ __all__ = [
     "make_statement",
     "money",
 ]
+
+
+def business_today() -> date:
+    """The business date outside a database session (no pinned date): the calendar day in the
+    bank's zone, as ``app.services.clock.today(session)`` reads it when nothing is pinned."""
+    return business_date(clock.utcnow(), get_settings().business_zone)
 
 
 def money(value: Decimal | str | int) -> Decimal:

@@ -51,6 +51,9 @@ class Permission(StrEnum):
     WEBHOOK_MANAGE = "webhook:manage"
     INSTRUCTION_READ = "instruction:read"
 
+    CONTACT_RECORD = "contact:record"
+    CONTACT_READ = "contact:read"
+
 
 C, A, S, B, AU, AD = (
     Role.CHANNEL,
@@ -99,6 +102,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.OUTCOME_REPORT_READ: frozenset({S, AU}),
     Permission.WEBHOOK_MANAGE: frozenset({AD}),
     Permission.INSTRUCTION_READ: frozenset({B, AU}),
+    Permission.CONTACT_RECORD: frozenset({A, S}),
+    Permission.CONTACT_READ: frozenset({A, S}),
 }
 
 

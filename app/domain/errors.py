@@ -7,7 +7,14 @@ a term of 0 months, a negative principal, a money text with three decimals, a br
 
 
 class DomainError(Exception):
-    """Base class of every error raised by ``app.domain``."""
+    """Base class of every error raised by ``app.domain``.
+
+    The message is English; ``code`` and ``params`` name it for a catalog in other languages."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, object] = params
 
 
 class InvalidMoney(DomainError):

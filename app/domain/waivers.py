@@ -166,13 +166,25 @@ def split_waiver(
     fee = require_cents(fee_amount, name="fee_amount")
     interest = require_cents(interest_amount, name="interest_amount")
     if fee < 0 or interest < 0:
-        raise InvalidMoney("waived amounts cannot be negative")
+        raise InvalidMoney("waived amounts cannot be negative", code="waiver.negative")
     if fee > account.fee_balance:
-        raise InvalidWaiver(f"fees waived {fee} exceed the fee balance {account.fee_balance}")
+        raise InvalidWaiver(
+            f"fees waived {fee} exceed the fee balance {account.fee_balance}",
+            code="waiver.fee_above_balance",
+            field="fee_amount",
+            amount=fee,
+            limit=account.fee_balance,
+        )
     interest_limit = max_waivable_interest(account, policy)
     if interest > interest_limit:
-        raise InvalidWaiver(f"interest waived {interest} exceeds the waivable interest {interest_limit}")
+        raise InvalidWaiver(
+            f"interest waived {interest} exceeds the waivable interest {interest_limit}",
+            code="waiver.interest_above_waivable",
+            field="interest_amount",
+            amount=interest,
+            limit=interest_limit,
+        )
     total = fee + interest
     if total <= 0:
-        raise InvalidWaiver("a waiver must waive something")
+        raise InvalidWaiver("a waiver must waive something", code="waiver.nothing", field="fee_amount")
     return WaiverComponents(fee_waived=fee, interest_waived=interest, total=total)

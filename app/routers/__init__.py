@@ -9,6 +9,7 @@ from app.routers import (
     approvals,
     audit_events,
     business_date,
+    contacts,
     credit_disputes,
     decisions,
     deferrals,
@@ -46,4 +47,5 @@ ALL_ROUTERS: list[APIRouter] = [
     outcomes.router,
     webhooks.router,
     instructions.router,
+    contacts.router,
 ]

@@ -54,9 +54,15 @@ def _lock_for_decision(session: Session, approval_id: int, actor: Principal) -> 
     if approval is None:
         raise NotFound(f"No approval with id {approval_id}.")
     if is_same_person(approval, actor):
-        raise Forbidden("Maker-checker: nobody may approve or reject their own request.")
+        raise Forbidden(
+            "Maker-checker: nobody may approve or reject their own request.", code="approval.own_request"
+        )
     if approval.status != "pending":
-        raise Conflict(f"Approval {approval_id} is already {approval.status}.")
+        raise Conflict(
+            f"Approval {approval_id} is already {approval.status}.",
+            code="approval.already_decided",
+            params={"id": approval_id, "status": approval.status},
+        )
     return approval
 
 

@@ -259,16 +259,27 @@ def create_dispute(
     """File one case for an account (not tied to an event); due_by from the policy's due days."""
     errors: list[FieldError] = []
     if period_end < period_start:
-        errors.append(FieldError("period_end", "must not be before period_start"))
+        errors.append(FieldError("period_end", "must not be before period_start", "dispute.period_order"))
     refs = list(evidence_refs or [])
     if len(refs) > MAX_EVIDENCE or any(not ref.strip() or len(ref) > 200 for ref in refs):
-        errors.append(FieldError("evidence_refs", f"at most {MAX_EVIDENCE} references of 1-200 characters"))
+        errors.append(
+            FieldError(
+                "evidence_refs",
+                f"at most {MAX_EVIDENCE} references of 1-200 characters",
+                "dispute.evidence",
+                {"max": MAX_EVIDENCE},
+            )
+        )
     if not bureau.strip() or len(bureau) > 32:
-        errors.append(FieldError("bureau", "1 to 32 characters"))
+        errors.append(FieldError("bureau", "1 to 32 characters", "field.length", {"low": 1, "high": 32}))
     if not reason_code.strip() or len(reason_code) > 64:
-        errors.append(FieldError("reason_code", "1 to 64 characters"))
+        errors.append(FieldError("reason_code", "1 to 64 characters", "field.length", {"low": 1, "high": 64}))
     if errors:
-        raise InvalidInput("The dispute has invalid fields: " + ", ".join(e.field for e in errors), errors)
+        raise InvalidInput(
+            "The dispute has invalid fields: " + ", ".join(e.field for e in errors),
+            errors,
+            code="dispute.invalid",
+        )
     account = get_account_row(session, account_ref)
     on = today(session)
     now = utcnow()
@@ -376,7 +387,9 @@ def transition_dispute(
     try:
         dispute.status = next_status(before, target_status).value
     except InvalidTransition as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(
+            str(exc), code="dispute.transition", params={"from": before, "to": target_status}
+        ) from None
     if note:
         dispute.resolution_note = note
     dispute.updated_at = utcnow()

@@ -263,8 +263,10 @@ def _require_commitment(commitment_accepted: bool) -> None:
                 FieldError(
                     "body.commitment_accepted",
                     "must be true: confirm that the cardholder accepted the agreement's commitments",
+                    "plan.commitment",
                 )
             ],
+            code="plan.commitment",
         )
 
 
@@ -443,7 +445,8 @@ def create_plan(
     except IntegrityError:
         raise Conflict(
             "The account already has an active installment plan (PLAN_ALREADY_ACTIVE); "
-            "another request created it first."
+            "another request created it first.",
+            code="plan.already_active",
         ) from None
     # The plan waives the penalty fees: take them off the account so no later waiver waives them again.
     fee_balance_before = account.fee_balance
@@ -581,7 +584,11 @@ def _end_plan(
     try:
         plan.status = transition_plan(plan.status, target.value).value
     except InvalidTransition as exc:
-        raise Conflict(f"Installment plan {plan_id}: {exc}.") from None
+        raise Conflict(
+            f"Installment plan {plan_id}: {exc}.",
+            code="plan.transition",
+            params={"id": plan_id, "status": plan.status},
+        ) from None
     plan.ended_on = clock.today(session)
     plan.end_reason = note
     after: dict[str, Any] = {"status": plan.status, "ended_on": plan.ended_on, "end_reason": note}

@@ -317,7 +317,11 @@ def apply_pending_waiver(
     """
     waiver = _lock_waiver(session, waiver_id)
     if waiver.status != "pending_approval":
-        raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
+        raise Conflict(
+            f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.",
+            code="waiver.not_pending",
+            params={"id": waiver_id, "status": waiver.status},
+        )
     account = _lock_account_by_id(session, waiver.account_id)
     policy = policies.get(waiver.policy_version) or policies.in_force(clock.today(session))
     before, after = _apply(session, account, waiver, policy=policy)
@@ -332,7 +336,11 @@ def reject_pending_waiver(
     """Mark a waiting waiver rejected (called by the approver's decision); balances are untouched."""
     waiver = _lock_waiver(session, waiver_id)
     if waiver.status != "pending_approval":
-        raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.")
+        raise Conflict(
+            f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.",
+            code="waiver.not_pending",
+            params={"id": waiver_id, "status": waiver.status},
+        )
     waiver.status = "rejected"
     session.flush()
     emit_waiver_event(session, waiver)
@@ -355,7 +363,11 @@ def reverse_waiver(session: Session, *, waiver_id: int, actor: Principal, note: 
     """
     waiver = _lock_waiver(session, waiver_id)
     if waiver.status != "applied":
-        raise Conflict(f"Fee waiver {waiver_id} is {waiver.status}; only an applied waiver can be reversed.")
+        raise Conflict(
+            f"Fee waiver {waiver_id} is {waiver.status}; only an applied waiver can be reversed.",
+            code="waiver.not_applied",
+            params={"id": waiver_id, "status": waiver.status},
+        )
     account = _lock_account_by_id(session, waiver.account_id)
     before = _balances(account)
     account.fee_balance = account.fee_balance + waiver.fee_amount

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,13 +25,13 @@ from starlette.exceptions import HTTPException
 from app.domain.access import Permission, is_allowed
 from app.domain.errors import DomainError
 from app.domain.policy import Policy
-from app.services import auth
+from app.services import auth, queue, region_names
 from app.services.clock import today
 from app.services.errors import Refused, ServiceError
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
-from app.settings import Settings
-from app.web import i18n
+from app.settings import Settings, get_settings
+from app.web import i18n, messages
 from app.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -69,11 +69,13 @@ class CsrfRejected(Exception):
 
 
 class BadForm(Exception):
-    """A form value that cannot be read (the message is already in the user's language)."""
+    """A form value that cannot be read (the message is already in the user's language); ``field``
+    names the form field it belongs beside, when there is one."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 # Errors with a page of their own (app/web/errors.py); anything else is a 500.
@@ -254,13 +256,32 @@ def format_amount(value: Any) -> str:
 
 
 def format_date(value: Any) -> str:
+    """Dates as ISO; timestamps (stored in UTC) in the bank's zone (DOMAIN.md, "Money and time")."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return format_stamp(value, seconds=True)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def format_stamp(value: Any, *, seconds: bool = False) -> str:
+    """A UTC timestamp shown in the bank's zone (`business_zone`), e.g. 2026-12-01 09:05."""
+    if not isinstance(value, datetime):
+        return format_date(value)
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    local = aware.astimezone(get_settings().business_zone)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def format_percent(value: Any) -> str:
+    """A rate (a decimal string such as "0.1825") as a percentage with two decimals: 18.25 %."""
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"{rate * 100:.2f} %"
 
 
 def mask(value: Any, keep: int = 4) -> str:
@@ -281,6 +302,8 @@ _env = Environment(
 _env.filters["money"] = format_amount
 _env.filters["day"] = format_date
 _env.filters["mask"] = mask
+_env.filters["stamp"] = format_stamp
+_env.filters["percent"] = format_percent
 _env.globals["PREFIX"] = PREFIX
 _env.globals["CSRF_FIELD"] = CSRF_FIELD
 _env.globals["P"] = Permission
@@ -310,8 +333,24 @@ def render(
     def reason_text(code: str) -> str:
         return policy_in_force(request).reason_message(code, lang)
 
+    waiting = 0
+    on: date | None = getattr(request.state, "business_date", None)
+    if user is not None:
+        try:
+            on = business_today(request)
+            if can(user, Permission.APPROVAL_DECIDE):
+                with unit_of_work(request) as session:
+                    waiting = queue.pending_approval_count(session, exclude_requester=user.actor)
+        except DBAPIError:
+            # An error page for a database that went away still renders, without the header's extras.
+            log.warning("header extras unavailable: the database did not answer")
     values: dict[str, Any] = {
         "request": request,
+        "business_date": on,
+        "zone": get_settings().business_timezone,
+        "nav_counts": {"approvals": waiting},
+        "region_name": lambda code: region_names.region_name(code, lang),
+        "agent_hints": i18n.LABELS,
         "reason_text": reason_text,
         "t_or": t_or,
         "lang": lang,
@@ -394,55 +433,59 @@ def htmx_aware_redirect(request: Request, url: str) -> Response:
 _MONEY = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
 
 
-def parse_money_field(raw: str | None, label: str, lang: str, *, required: bool = False) -> Decimal | None:
+def _bad(label: str, lang: str, code: str, field: str | None, **params: object) -> BadForm:
+    return BadForm(f"{label}: {messages.message(code, lang, params)}", field)
+
+
+def parse_money_field(
+    raw: str | None, label: str, lang: str, *, required: bool = False, field: str | None = None
+) -> Decimal | None:
     """A money field: digits with at most two decimals (commas and spaces ignored)."""
     text = (raw or "").replace(",", "").replace("，", "").strip()
     if not text:
         if required:
-            raise BadForm(f"{label}: {i18n.translate('common.required', lang)}")
+            raise _bad(label, lang, "field.required", field)
         return None
     if not _MONEY.match(text):
-        message = (
-            "请输入金额，最多两位小数，例如 1234.50"
-            if lang == "zh"
-            else "enter an amount with at most two decimals, e.g. 1234.50"
-        )
-        raise BadForm(f"{label}: {message}")
+        raise _bad(label, lang, "field.money", field)
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise BadForm(label) from None
+        raise _bad(label, lang, "field.money", field) from None
 
 
 def parse_int_field(
-    raw: str | None, label: str, lang: str, *, low: int, high: int, required: bool = False
+    raw: str | None,
+    label: str,
+    lang: str,
+    *,
+    low: int,
+    high: int,
+    required: bool = False,
+    field: str | None = None,
 ) -> int | None:
     text = (raw or "").strip()
     if not text:
         if required:
-            raise BadForm(f"{label}: {i18n.translate('common.required', lang)}")
+            raise _bad(label, lang, "field.required", field)
         return None
     if not text.isdigit() or not low <= int(text) <= high:
-        message = (
-            f"请输入 {low} 到 {high} 之间的整数"
-            if lang == "zh"
-            else f"enter a whole number from {low} to {high}"
-        )
-        raise BadForm(f"{label}: {message}")
+        raise _bad(label, lang, "field.integer_range", field, low=low, high=high)
     return int(text)
 
 
-def parse_date_field(raw: str | None, label: str, lang: str, *, required: bool = True) -> date | None:
+def parse_date_field(
+    raw: str | None, label: str, lang: str, *, required: bool = True, field: str | None = None
+) -> date | None:
     text = (raw or "").strip()
     if not text:
         if required:
-            raise BadForm(f"{label}: {i18n.translate('common.required', lang)}")
+            raise _bad(label, lang, "field.required", field)
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        message = "请按 YYYY-MM-DD 格式填写日期" if lang == "zh" else "enter a date as YYYY-MM-DD"
-        raise BadForm(f"{label}: {message}") from None
+        raise _bad(label, lang, "field.date", field) from None
 
 
 def text_field(raw: str | None, *, max_length: int = 500) -> str:

@@ -24,6 +24,7 @@ from app.web.common import (
     language,
     render,
 )
+from app.web.forms import explain
 from app.web.security import PREFIX, flash, safe_next
 
 log = logging.getLogger("hardship.web")
@@ -44,27 +45,26 @@ def describe(exc: BaseException, lang: str) -> ErrorView:
     def t(key: str) -> str:
         return i18n.translate(key, lang)
 
+    # Every detail comes from the message catalog in the page's language (app/web/messages.py).
+    summary, field_errors, reasons = explain(exc, lang)
+    fields = list(field_errors.items())
     if isinstance(exc, service_errors.Refused):
-        return ErrorView(422, t("error.refused"), exc.detail, [(r.code, r.message) for r in exc.reasons])
+        return ErrorView(422, t("error.refused"), "", reasons)
     if isinstance(exc, service_errors.NotFound):
-        return ErrorView(404, t("error.not_found"), exc.detail)
+        return ErrorView(404, t("error.not_found"), _unless_same(summary, t("error.not_found")))
     if isinstance(exc, service_errors.Forbidden):
-        return ErrorView(403, t("error.not_allowed"), exc.detail)
+        return ErrorView(403, t("error.not_allowed"), summary)
     if isinstance(exc, service_errors.Conflict):
-        return ErrorView(409, t("error.conflict"), exc.detail)
+        return ErrorView(409, t("error.conflict"), summary)
     if isinstance(exc, service_errors.Unavailable):
-        return ErrorView(503, t("error.unavailable"), exc.detail)
-    if isinstance(exc, service_errors.InvalidInput):
-        return ErrorView(
-            422, t("error.invalid"), exc.detail, fields=[(e.field, e.message) for e in exc.errors]
-        )
-    if isinstance(exc, BadForm):
-        return ErrorView(422, t("error.invalid"), exc.message)
-    if isinstance(exc, DomainError):
-        return ErrorView(422, t("error.invalid"), str(exc))
-    if isinstance(exc, service_errors.ServiceError):
-        return ErrorView(422, t("error.invalid"), exc.detail)
+        return ErrorView(503, t("error.unavailable"), summary)
+    if isinstance(exc, service_errors.InvalidInput | BadForm | DomainError | service_errors.ServiceError):
+        return ErrorView(422, t("error.invalid"), summary, fields=fields)
     return ErrorView(500, t("error.internal"))
+
+
+def _unless_same(detail: str, message: str) -> str:
+    return "" if detail.strip() == message.strip() else detail
 
 
 ACTION_ERRORS: tuple[type[BaseException], ...] = (

@@ -42,3 +42,16 @@ def login(client: TestClient, username: str, password: str = PASSWORD, *, expect
 
 def flashes(html: str) -> list[tuple[str, str]]:
     return [(kind, re.sub(r"<[^>]+>", " ", text).strip()) for kind, text in FLASH.findall(html)]
+
+
+FIELD_ERROR = re.compile(r'<p id="([\w-]+)-error" class="field-error"[^>]*>(.*?)</p>', re.S)
+ERROR_BOX = re.compile(r'<div class="error-box"[^>]*>(.*?)</div>', re.S)
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """The errors shown beside their fields: {"form-field": text}."""
+    return {name: re.sub(r"<[^>]+>", " ", text).strip() for name, text in FIELD_ERROR.findall(html)}
+
+
+def error_boxes(html: str) -> list[str]:
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip() for text in ERROR_BOX.findall(html)]

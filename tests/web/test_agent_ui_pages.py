@@ -18,10 +18,10 @@ from app.services.policies import PolicyStore
 from app.web import i18n
 from app.web.common import TEMPLATE_DIR
 from tests.conftest import Database
-from tests.factories import make_account, make_disaster_event, make_statement
-from tests.web.helpers import flashes, login, make_user
+from tests.factories import business_today, make_account, make_disaster_event, make_statement
+from tests.web.helpers import error_boxes, field_errors, flashes, login, make_user
 
-POLICY = PolicyStore.load().in_force(clock.today())
+POLICY = PolicyStore.load().in_force(business_today())
 
 
 def test_search_by_account_ref_opens_the_account(db: Database, client: TestClient) -> None:
@@ -78,13 +78,11 @@ def test_the_account_page_shows_every_program_with_reason_codes_and_plain_words(
 
     for program in ("installment_plan", "fee_waiver", "disaster_deferral"):
         assert f'id="prog-{program}"' in page
-    for code in (
-        "ACCOUNT_STATUS_INELIGIBLE",
-        "HARDSHIP_REASON_REQUIRED",
-        "NO_FEES_OUTSTANDING",
-        "NO_OPEN_DISASTER",
-    ):
+    for code in ("ACCOUNT_STATUS_INELIGIBLE", "NO_FEES_OUTSTANDING", "NO_OPEN_DISASTER"):
         assert f"<code>{code}</code> {POLICY.reason_message(code, 'zh')}" in page
+    # Before the agent has asked anything, the page prompts for the reason instead of refusing.
+    assert "<code>HARDSHIP_REASON_REQUIRED</code>" not in page
+    assert "请询问持卡人的困难原因" in page
     assert "CUST-000123" not in page  # the customer ref is masked
     assert "0123" in page
 
@@ -146,7 +144,7 @@ def test_the_account_page_is_fast(db: Database, client: TestClient) -> None:
     with unit_of_work(db.engine) as s:
         account = make_account(s, "A-1")
         for months in range(12):
-            make_statement(s, account, statement_date=clock.today() - timedelta(days=30 * months + 20))
+            make_statement(s, account, statement_date=business_today() - timedelta(days=30 * months + 20))
     login(client, "ann")
     client.get("/agent/accounts/A-1")
 
@@ -192,8 +190,11 @@ def test_a_plan_needs_the_agreement_ticked_and_a_recording_for_a_phone_call(
         data={**form, "commitment": "yes", "terms_read": "yes", "recording_ref": "REC-2025-0001"},
     )
 
-    assert unticked.url.path.endswith("/quotes") and flashes(unticked.text)[0][0] == "error"
-    assert no_recording.url.path.endswith("/quotes") and flashes(no_recording.text)[0][0] == "error"
+    # A refused form comes back with its values and the error beside its field.
+    assert unticked.status_code == 422 and "plan-terms_read" in field_errors(unticked.text)
+    assert 'value="REC-1"' in unticked.text
+    assert no_recording.status_code == 422 and "plan-recording_ref" in field_errors(no_recording.text)
+    assert re.search(r'name="terms_read" value="yes" required checked', no_recording.text)
     assert re.fullmatch(r"/agent/plans/\d+", created.url.path)
     assert "REC-2025-0001" in created.text
     assert created.text.count('<td class="num">12</td>') == 1  # twelve installments in the schedule
@@ -218,8 +219,8 @@ def test_a_refused_plan_shows_the_reason_codes(db: Database, client: TestClient)
         },
     )
 
-    (kind, text), *_ = flashes(response.text)
-    assert kind == "error"
+    assert response.status_code == 422
+    text = " ".join(error_boxes(response.text))
     assert "ACCOUNT_STATUS_INELIGIBLE" in text
     assert POLICY.reason_message("ACCOUNT_STATUS_INELIGIBLE", "zh") in text
 
@@ -254,15 +255,16 @@ def test_a_waiver_beyond_authority_waits_for_another_supervisor(db: Database, ap
         approval_id = re.search(r"/agent/approvals/(\d+)/approve", queue).group(1)  # type: ignore[union-attr]
 
         own = maker.post(
-            f"/agent/approvals/{approval_id}/approve", data={"csrf_token": token, "note": "mine"}
+            f"/agent/approvals/{approval_id}/approve",
+            data={"csrf_token": token, "note": "mine", "confirm": "yes"},
         )
         assert flashes(own.text)[0][0] == "error"
-        assert "Maker-checker" in flashes(own.text)[0][1]
+        assert "双人复核" in flashes(own.text)[0][1]
 
         other_token = login(checker, "sam")
         approved = checker.post(
             f"/agent/approvals/{approval_id}/approve",
-            data={"csrf_token": other_token, "note": "documents seen"},
+            data={"csrf_token": other_token, "note": "documents seen", "confirm": "yes"},
         )
         assert flashes(approved.text)[0][0] == "ok"
         assert "500.00" in checker.get("/agent/accounts/A-1").text
@@ -275,7 +277,7 @@ def test_an_agent_records_a_dispute_and_overdue_ones_are_highlighted(
     with unit_of_work(db.engine) as s:
         make_account(s, "A-1")
     token = login(client, "ann")
-    today = clock.today()
+    today = business_today()
 
     page = client.post(
         "/agent/accounts/A-1/disputes",
@@ -324,7 +326,7 @@ def test_the_dispute_csv_neutralises_formulas(db: Database, client: TestClient) 
 
 def test_an_operator_declares_scans_and_reports_a_disaster(db: Database, client: TestClient) -> None:
     make_user(db.engine, "oli", "batch_operator")
-    today = clock.today()
+    today = business_today()
     with unit_of_work(db.engine) as s:
         hit = make_account(s, "A-1", region_code="622927")
         make_statement(s, hit, statement_date=today - timedelta(days=5), due_date=today + timedelta(days=15))
@@ -363,7 +365,16 @@ def test_an_operator_declares_scans_and_reports_a_disaster(db: Database, client:
     assert "<rect" in report and "622927" in report
     csv = client.get(started.url.path + "/results.csv")
     assert csv.text.splitlines()[0].startswith("account_ref,customer_ref")
-    assert "A-1," in csv.text
+    assert "A-1,C-A-1," in csv.text  # the operator who acts on the list sees the customer
+    eligible_csv = client.get(started.url.path + "/results.csv", params={"eligible": "true"})
+    names = {csv.headers["content-disposition"], eligible_csv.headers["content-disposition"]}
+    assert len(names) == 2 and any("-eligible.csv" in n for n in names)
+    client.post("/agent/logout", data={"csrf_token": token})
+    make_user(db.engine, "sue", "supervisor")
+    login(client, "sue")
+    masked = client.get(started.url.path + "/results.csv").text
+    assert "C-A-1" not in masked and "A-1," in masked  # reviewers see the customer masked
+    token = login(client, "oli")
 
     amended = client.post(
         "/agent/disasters/EQ-1/amend",
@@ -481,11 +492,16 @@ def test_an_agent_cancels_a_plan_with_a_reason(db: Database, client: TestClient)
     plan_path = _create_plan(client, token)
 
     without_reason = client.post(plan_path + "/cancel", data={"csrf_token": token})
-    cancelled = client.post(
+    unconfirmed = client.post(
         plan_path + "/cancel", data={"csrf_token": token, "note": "customer paid in full"}
     )
+    cancelled = client.post(
+        plan_path + "/cancel", data={"csrf_token": token, "note": "customer paid in full", "confirm": "yes"}
+    )
 
-    assert flashes(without_reason.text)[0][0] == "error"
+    assert without_reason.status_code == 422 and "cancel-note" in field_errors(without_reason.text)
+    assert unconfirmed.status_code == 422 and "cancel-confirm" in field_errors(unconfirmed.text)
+    assert "customer paid in full" in unconfirmed.text  # the note is kept
     assert flashes(cancelled.text)[0][0] == "ok"
     assert "customer paid in full" in cancelled.text
     assert 'action="' + plan_path + '/cancel"' not in cancelled.text  # no longer active
@@ -498,7 +514,10 @@ def test_a_broken_plan_blocks_a_new_one(db: Database, client: TestClient) -> Non
     token = login(client, "ann")
     plan_path = _create_plan(client, token)
 
-    client.post(plan_path + "/break", data={"csrf_token": token, "note": "three installments missed"})
+    client.post(
+        plan_path + "/break",
+        data={"csrf_token": token, "note": "three installments missed", "confirm": "yes"},
+    )
     page = client.get("/agent/accounts/A-1", params={"reason": "illness"}).text
 
     assert "RECENT_BROKEN_PLAN" in page
@@ -516,7 +535,7 @@ def test_a_supervisor_reverses_an_applied_waiver(db: Database, client: TestClien
 
     reversed_page = client.post(
         f"/agent/waivers/{waiver_id}/reverse",
-        data={"csrf_token": token, "note": "applied to the wrong account"},
+        data={"csrf_token": token, "note": "applied to the wrong account", "confirm": "yes"},
         headers={"referer": "http://testserver/agent/accounts/A-1"},
     )
 
@@ -568,12 +587,12 @@ def test_a_supervisor_moves_a_dispute_along_its_lifecycle(db: Database, client: 
 
     moved = client.post(
         f"/agent/disputes/{dispute_id}/transition",
-        data={"csrf_token": token, "target_status": "under_review"},
+        data={"csrf_token": token, "target_status": "under_review", "confirm": "yes"},
         headers={"referer": "http://testserver/agent/disputes"},
     )
     wrong = client.post(
         f"/agent/disputes/{dispute_id}/transition",
-        data={"csrf_token": token, "target_status": "submitted"},
+        data={"csrf_token": token, "target_status": "submitted", "confirm": "yes"},
         headers={"referer": "http://testserver/agent/disputes"},
     )
 

@@ -10,6 +10,7 @@ from app.web.routes import (
     audit,
     auth,
     decisions,
+    desk,
     disasters,
     disputes,
     outcomes,
@@ -18,6 +19,7 @@ from app.web.routes import (
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
+    desk.router,
     accounts.router,
     approvals.router,
     disputes.router,

@@ -3,6 +3,7 @@ reason), quotes side by side, creating a plan, and asking for a fee waiver."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -11,16 +12,16 @@ from fastapi import Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from app.domain.access import Permission
+from app.domain.contacts import MAX_CALLBACK_DAYS, ContactChannel, ContactOutcome
 from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason
 from app.domain.waivers import authority_limit
-from app.services import accounts, deferrals, eligibility, plans, servicing, waivers
+from app.services import accounts, contacts, deferrals, eligibility, plans, servicing, timeline, waivers
 from app.services.clock import utcnow
 from app.services.principal import Principal
-from app.web import i18n
+from app.web import i18n, messages
 from app.web.common import (
     BadForm,
-    UserDep,
     can,
     language,
     parse_int_field,
@@ -35,12 +36,16 @@ from app.web.common import (
     unit_of_work,
 )
 from app.web.errors import ACTION_ERRORS, back_url, describe, flash_error
+from app.web.forms import EMPTY, FormState, state_for
 from app.web.security import PREFIX, flash, recent_accounts, remember_account
 
 router = ui_router()
 AccountRef = Annotated[str, Path(min_length=1, max_length=64)]
 HARDSHIP_REASONS = [r.value for r in HardshipReason]
 PLAN_CHANNELS = ("agent_phone", "agent_branch")
+# The bureaus and reasons an agent may choose for a dispute (the policy's defaults first).
+DISPUTE_BUREAUS = ("PBOC_CRC", "BAIHANG", "PUDAO", "EQUIFAX", "EXPERIAN", "TRANSUNION")
+DISPUTE_REASONS = ("DISASTER_RELIEF", "HARDSHIP_ARRANGEMENT", "DATA_ERROR", "IDENTITY_FRAUD")
 
 
 def account_url(account_ref: str, **query: str) -> str:
@@ -50,11 +55,6 @@ def account_url(account_ref: str, **query: str) -> str:
 
 
 # --- start page and search -------------------------------------------------------------------------
-
-
-@router.get("/")
-def home(request: Request, user: UserDep) -> Response:
-    return render(request, "home.html", {"recent": recent_accounts(request), "q": ""}, section="home")
 
 
 @router.get("/search")
@@ -112,8 +112,29 @@ def account_page(
     income: str = "",
     term: str = "",
 ) -> Response:
+    return render_account(request, user, account_ref, reason=reason, income=income, term=term)
+
+
+def render_account(
+    request: Request,
+    user: Principal,
+    account_ref: str,
+    *,
+    reason: str = "",
+    income: str = "",
+    term: str = "",
+    state: FormState = EMPTY,
+) -> Response:
+    """The account page; with a refused form's ``state``, the same page again (422) with that form's
+    values and errors."""
     lang = language(request)
     inputs, input_error = _eligibility_inputs(request, reason, income, term)
+    if state.failed and not reason:
+        # A refused form keeps the reason it was sent with for the eligibility cards too.
+        sent_reason = state.v("reason")
+        if sent_reason in HARDSHIP_REASONS:
+            reason = sent_reason
+            inputs["hardship_reason"] = sent_reason
     with unit_of_work(request) as session:
         view = accounts.view_account(session, account_ref)
         data = view.as_dict()
@@ -134,6 +155,16 @@ def account_page(
             if can(user, Permission.DEFERRAL_READ)
             else []
         )
+        timeline_items = (
+            timeline.account_timeline(session, account_ref=account_ref)
+            if can(user, Permission.WAIVER_READ)
+            else []
+        )
+        contact_rows = (
+            contacts.list_contacts(session, account_ref=account_ref)
+            if can(user, Permission.CONTACT_READ)
+            else []
+        )
         result = None
         if can(user, Permission.ELIGIBILITY_EVALUATE):
             # Every check an agent sees is stored as a replayable decision, like the API's.
@@ -147,10 +178,25 @@ def account_page(
             )
     remember_account(request, account_ref)
     policy = policy_in_force(request)
+    plans_list = data["arrangements"]["installment_plans"]
+    pending_waivers = [
+        w for w in (waiver_rows or data["arrangements"]["fee_waivers"]) if _status(w) == "pending_approval"
+    ]
     return render(
         request,
         "account.html",
         {
+            "state": state,
+            "timeline": timeline_items,
+            "contacts": contact_rows,
+            "active_plan": next((p for p in plans_list if p["status"] == "active"), None),
+            "pending_waivers": pending_waivers,
+            "programs": {p.program: p for p in result.programs} if result is not None else {},
+            "product_name": _product_name(policy, view.account.product_code),
+            "channels": [c.value for c in ContactChannel],
+            "outcomes": [o.value for o in ContactOutcome],
+            "bureaus": DISPUTE_BUREAUS,
+            "dispute_reasons": DISPUTE_REASONS,
             "a": data,
             "arr": data["arrangements"],
             "waivers": waiver_rows,
@@ -170,9 +216,21 @@ def account_page(
             },
             "as_of": utcnow(),
             "account_url": account_url,
+            "callback_min": view.as_of.isoformat(),
+            "callback_max": (view.as_of + timedelta(days=MAX_CALLBACK_DAYS)).isoformat(),
         },
         section="home",
+        status_code=422 if state.failed else 200,
     )
+
+
+def _status(row: Any) -> str:
+    return str(row["status"] if isinstance(row, dict) else getattr(row, "status", ""))
+
+
+def _product_name(policy: Any, code: str) -> str:
+    product = policy.product_terms(code)
+    return product.name if product is not None else ""
 
 
 def _waiver_limit(role: str, policy: Policy) -> Decimal | None:
@@ -191,6 +249,14 @@ def quotes_page(
     income: str = "",
     reason: str = "",
 ) -> Response:
+    return render_quotes(request, account_ref, income=income, reason=reason)
+
+
+def render_quotes(
+    request: Request, account_ref: str, *, income: str = "", reason: str = "", state: FormState = EMPTY
+) -> Response:
+    """The quotes page; with a refused plan form's ``state``, the same page again (422) keeping the
+    chosen term, reason, channel, recording reference and both commitments."""
     lang = language(request)
     income_error = ""
     try:
@@ -240,8 +306,10 @@ def quotes_page(
             "reasons": HARDSHIP_REASONS,
             "channels": PLAN_CHANNELS,
             "account_url": account_url,
+            "state": state,
         },
         section="home",
+        status_code=422 if state.failed else 200,
     )
 
 
@@ -259,21 +327,36 @@ def create_plan(
     terms_read: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     lang = language(request)
-    back = f"{account_url(account_ref)}/quotes?" + urlencode({"income": income, "reason": reason})
+    sent = {
+        "term_months": term_months,
+        "reason": reason,
+        "channel": channel,
+        "recording_ref": recording_ref,
+        "terms_read": terms_read,
+        "commitment": commitment,
+    }
     try:
         term = parse_int_field(
-            term_months, i18n.translate("plan.create.term", lang), lang, low=1, high=600, required=True
+            term_months,
+            i18n.translate("plan.create.term", lang),
+            lang,
+            low=1,
+            high=600,
+            required=True,
+            field="term_months",
         )
         monthly_income = parse_money_field(income, i18n.translate("elig.income", lang), lang)
+        if reason not in HARDSHIP_REASONS:
+            raise BadForm(messages.message("waiver.reason_required", lang) or "", "reason")
         if channel not in PLAN_CHANNELS:
-            raise BadForm(i18n.translate("plan.create.channel", lang))
+            raise BadForm(messages.message("field.choice", lang) or "", "channel")
         recording = text_field(recording_ref, max_length=128) or None
         if channel == "agent_phone" and not recording:
-            raise BadForm(i18n.translate("plan.create.recording", lang))
+            raise BadForm(messages.message("plan.recording", lang) or "", "recording_ref")
         if terms_read != "yes":
-            raise BadForm(i18n.translate("plan.create.read_terms", lang))
+            raise BadForm(messages.message("plan.read_terms", lang) or "", "terms_read")
         if commitment != "yes":
-            raise BadForm(i18n.translate("plan.create.commitment", lang))
+            raise BadForm(messages.message("plan.commitment", lang) or "", "commitment")
         with unit_of_work(request) as session:
             plan = plans.create_plan(
                 session,
@@ -290,8 +373,8 @@ def create_plan(
             )
             plan_id = plan.id
     except ACTION_ERRORS as exc:
-        flash_error(request, exc)
-        return redirect(back)
+        state = state_for("plan", sent, exc, lang)
+        return render_quotes(request, account_ref, income=income, reason=reason, state=state)
     flash(request, i18n.translate("plan.created", lang, id=plan_id))
     return redirect(f"{PREFIX}/plans/{plan_id}")
 
@@ -300,12 +383,20 @@ def create_plan(
 def plan_page(
     request: Request, plan_id: int, user: Annotated[Principal, Depends(permitted(Permission.PLAN_READ))]
 ) -> Response:
+    return render_plan(request, plan_id)
+
+
+def render_plan(request: Request, plan_id: int, *, state: FormState = EMPTY) -> Response:
     with unit_of_work(request) as session:
         plan = plans.plan_dict(session, plans.get_plan(session, plan_id))
     recorded = policies_of(request).get(plan["policy_version"])
     rules = (recorded or policy_in_force(request)).servicing
     return render(
-        request, "plan.html", {"plan": plan, "account_url": account_url, "rules": rules}, section="home"
+        request,
+        "plan.html",
+        {"plan": plan, "account_url": account_url, "rules": rules, "state": state},
+        section="home",
+        status_code=422 if state.failed else 200,
     )
 
 
@@ -315,8 +406,9 @@ def cancel_plan(
     plan_id: int,
     user: Annotated[Principal, Depends(permitted(Permission.PLAN_MANAGE))],
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    return _end_plan(request, plan_id, user, note, broken=False)
+    return _end_plan(request, plan_id, user, note, confirm, broken=False)
 
 
 @router.post("/plans/{plan_id}/break")
@@ -325,22 +417,30 @@ def break_plan(
     plan_id: int,
     user: Annotated[Principal, Depends(permitted(Permission.PLAN_MANAGE))],
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    return _end_plan(request, plan_id, user, note, broken=True)
+    return _end_plan(request, plan_id, user, note, confirm, broken=True)
 
 
-def _end_plan(request: Request, plan_id: int, user: Principal, note: str, *, broken: bool) -> Response:
+def _end_plan(
+    request: Request, plan_id: int, user: Principal, note: str, confirm: str, *, broken: bool
+) -> Response:
+    """Cancel or break a plan: a note and a ticked confirmation, so that one click changes nothing."""
     lang = language(request)
+    name = "break" if broken else "cancel"
     try:
         text = text_field(note, max_length=2000)
         if not text:
-            raise BadForm(i18n.translate("plan.break_reason" if broken else "plan.cancel_reason", lang))
+            raise BadForm(messages.message("field.note_required", lang) or "", "note")
+        if confirm != "yes":
+            raise BadForm(messages.message("field.confirm", lang) or "", "confirm")
         with unit_of_work(request) as session:
             end = plans.break_plan if broken else plans.cancel_plan
             end(session, plan_id=plan_id, actor=user, note=text)
     except ACTION_ERRORS as exc:
-        flash_error(request, exc)
-        return redirect(f"{PREFIX}/plans/{plan_id}")
+        return render_plan(
+            request, plan_id, state=state_for(name, {"note": note, "confirm": confirm}, exc, lang)
+        )
     flash(request, i18n.translate("plan.broken" if broken else "plan.cancelled", lang))
     return redirect(f"{PREFIX}/plans/{plan_id}")
 
@@ -359,11 +459,16 @@ def request_waiver(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     lang = language(request)
+    sent = {"fee_amount": fee_amount, "interest_amount": interest_amount, "reason": reason, "note": note}
     try:
-        fees = parse_money_field(fee_amount, i18n.translate("waiver.fee", lang), lang) or Decimal("0")
-        interest = parse_money_field(
-            interest_amount, i18n.translate("waiver.interest", lang), lang
+        fees = parse_money_field(
+            fee_amount, i18n.translate("waiver.fee", lang), lang, field="fee_amount"
         ) or Decimal("0")
+        interest = parse_money_field(
+            interest_amount, i18n.translate("waiver.interest", lang), lang, field="interest_amount"
+        ) or Decimal("0")
+        if reason not in HARDSHIP_REASONS:
+            raise BadForm(messages.message("waiver.reason_required", lang) or "", "reason")
         with unit_of_work(request) as session:
             waiver = waivers.request_waiver(
                 session,
@@ -378,8 +483,7 @@ def request_waiver(
             )
             waiver_id, status = waiver.id, waiver.status
     except ACTION_ERRORS as exc:
-        flash_error(request, exc)
-        return redirect(account_url(account_ref) + "#waiver")
+        return render_account(request, user, account_ref, state=state_for("waiver", sent, exc, lang))
     if status == "applied":
         flash(request, i18n.translate("waiver.applied", lang, id=waiver_id))
     else:
@@ -393,10 +497,16 @@ def reverse_waiver(
     waiver_id: int,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Supervisors undo an applied waiver (the API's POST /v1/fee-waivers/{id}/reverse)."""
+    """Supervisors undo an applied waiver (the API's POST /v1/fee-waivers/{id}/reverse), with a note
+    and a ticked confirmation."""
     lang = language(request)
     try:
+        if not text_field(note, max_length=2000):
+            raise BadForm(messages.message("field.note_required", lang) or "", "note")
+        if confirm != "yes":
+            raise BadForm(messages.message("field.confirm", lang) or "", "confirm")
         with unit_of_work(request) as session:
             waivers.reverse_waiver(
                 session, waiver_id=waiver_id, actor=user, note=text_field(note, max_length=2000) or None

@@ -8,11 +8,12 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 
 from app.domain.access import Permission
-from app.services import approvals
+from app.services import approvals, queue
 from app.services.errors import Forbidden
 from app.services.principal import Principal
-from app.web import i18n
+from app.web import i18n, messages
 from app.web.common import (
+    BadForm,
     language,
     permitted,
     policies_of,
@@ -22,7 +23,8 @@ from app.web.common import (
     ui_router,
     unit_of_work,
 )
-from app.web.errors import ACTION_ERRORS, flash_error
+from app.web.errors import ACTION_ERRORS
+from app.web.forms import EMPTY, FormState, state_for
 from app.web.security import PREFIX, flash
 
 router = ui_router()
@@ -36,12 +38,21 @@ def approvals_page(
     status: str = "pending",
     after: int = 0,
 ) -> Response:
+    return render_approvals(request, user, status=status, after=after)
+
+
+def render_approvals(
+    request: Request, user: Principal, *, status: str = "pending", after: int = 0, state: FormState = EMPTY
+) -> Response:
+    """The queue; each pending card with how long it has waited, the requester's note, the hardship
+    reason and the account's relief in the last 365 days."""
     status_filter = status if status in approvals.STATUSES else None
     with unit_of_work(request) as session:
         rows = approvals.list_approvals(
             session, status=status_filter, after_id=max(0, after), limit=PAGE_SIZE
         )
         items = approvals.approval_dicts(session, rows)
+        cards = {c.id: c for c in queue.approval_cards(session, limit=PAGE_SIZE)}
     next_after = rows[-1].id if len(rows) == PAGE_SIZE else None
     return render(
         request,
@@ -54,15 +65,25 @@ def approvals_page(
             "after": after,
             "me": user.actor,
             "me_person": user.person,
+            "cards": cards,
+            "state": state,
         },
         section="approvals",
+        status_code=422 if state.failed else 200,
     )
 
 
-def _decide(request: Request, approval_id: int, note: str, user: Principal, *, approve: bool) -> Response:
+def _decide(
+    request: Request, approval_id: int, note: str, confirm: str, user: Principal, *, approve: bool
+) -> Response:
+    """Approve or reject: a note and a ticked confirmation, so that one click decides nothing."""
     lang = language(request)
     text = text_field(note, max_length=2000) or None
     try:
+        if text is None:
+            raise BadForm(messages.message("field.note_required", lang) or "", "note")
+        if confirm != "yes":
+            raise BadForm(messages.message("field.confirm", lang) or "", "confirm")
         with unit_of_work(request) as session:
             if approve:
                 approvals.approve(
@@ -75,11 +96,12 @@ def _decide(request: Request, approval_id: int, note: str, user: Principal, *, a
             else:
                 approvals.reject(session, approval_id=approval_id, actor=user, note=text)
     except Forbidden as exc:
-        flash(request, i18n.translate("approvals.own_refused", lang) + "\n" + exc.detail, "error")
+        words = messages.message(exc.code, lang) if exc.code else None
+        flash(request, i18n.translate("approvals.own_refused", lang) + "\n" + (words or ""), "error")
         return redirect(f"{PREFIX}/approvals")
     except ACTION_ERRORS as exc:
-        flash_error(request, exc)
-        return redirect(f"{PREFIX}/approvals")
+        state = state_for(f"decide-{approval_id}", {"note": note, "confirm": confirm}, exc, lang)
+        return render_approvals(request, user, state=state)
     key = "approvals.approved" if approve else "approvals.rejected"
     flash(request, i18n.translate(key, lang, id=approval_id))
     return redirect(f"{PREFIX}/approvals")
@@ -91,8 +113,9 @@ def approve(
     approval_id: int,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    return _decide(request, approval_id, note, user, approve=True)
+    return _decide(request, approval_id, note, confirm, user, approve=True)
 
 
 @router.post("/approvals/{approval_id}/reject")
@@ -101,5 +124,6 @@ def reject(
     approval_id: int,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    return _decide(request, approval_id, note, user, approve=False)
+    return _decide(request, approval_id, note, confirm, user, approve=False)

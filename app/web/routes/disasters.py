@@ -4,7 +4,10 @@ the CSV downloads."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
@@ -26,6 +29,7 @@ from app.web.common import (
     can,
     can_see_disasters,
     language,
+    mask,
     parse_date_field,
     parse_int_field,
     permitted,
@@ -357,12 +361,35 @@ def scan_results_csv(
         scan = scans.get_scan(session, scan_id, policies=policies_of(request))
     only = True if eligible == "true" else (False if eligible == "false" else None)
     lines = scans.iter_results_csv(root_state(request).engine, scan_id=scan.id, eligible=only)
-    name = _safe_filename(f"scan-{scan.id}-{scan.disaster_code}-{scan.mode}")
+    if not can(user, Permission.SCAN_RUN):
+        # Only the operators who run the scans act on the customer list; reviewers see it masked.
+        lines = _masked_customer_refs(lines)
+    part = {True: "eligible", False: "ineligible", None: "all"}[only]
+    name = _safe_filename(f"scan-{scan.id}-{scan.disaster_code}-{scan.mode}-{part}")
     return StreamingResponse(
         lines,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+def _masked_customer_refs(lines: Iterator[str]) -> Iterator[str]:
+    """The result CSV with the customer_ref column masked (all but its last four characters)."""
+    column: int | None = None
+    for line in lines:
+        row = next(csv.reader(io.StringIO(line)), None)
+        if row is None:
+            yield line
+            continue
+        if column is None:
+            column = row.index("customer_ref") if "customer_ref" in row else -1
+            yield line
+            continue
+        if 0 <= column < len(row):
+            row[column] = mask(row[column])
+        out = io.StringIO()
+        csv.writer(out, lineterminator=line[len(line.rstrip("\r\n")) :] or "\r\n").writerow(row)
+        yield out.getvalue()
 
 
 def _safe_filename(name: str) -> str:

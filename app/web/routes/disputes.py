@@ -15,8 +15,9 @@ from app.domain.disputes import DisputeStatus
 from app.services import disputes
 from app.services.csvout import csv_text
 from app.services.principal import Principal
-from app.web import i18n
+from app.web import i18n, messages
 from app.web.common import (
+    BadForm,
     language,
     parse_date_field,
     permitted,
@@ -28,7 +29,8 @@ from app.web.common import (
     unit_of_work,
 )
 from app.web.errors import ACTION_ERRORS, back_url, flash_error
-from app.web.routes.accounts import account_url
+from app.web.forms import state_for
+from app.web.routes.accounts import account_url, render_account
 from app.web.security import PREFIX, flash
 
 router = ui_router()
@@ -131,9 +133,20 @@ def create_dispute(
     description: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     lang = language(request)
+    sent = {
+        "bureau": bureau,
+        "reason_code": reason_code,
+        "period_start": period_start,
+        "period_end": period_end,
+        "description": description,
+    }
     try:
-        start = parse_date_field(period_start, i18n.translate("disputes.period_start", lang), lang)
-        end = parse_date_field(period_end, i18n.translate("disputes.period_end", lang), lang)
+        start = parse_date_field(
+            period_start, i18n.translate("disputes.period_start", lang), lang, field="period_start"
+        )
+        end = parse_date_field(
+            period_end, i18n.translate("disputes.period_end", lang), lang, field="period_end"
+        )
         assert start is not None and end is not None
         with unit_of_work(request) as session:
             view = disputes.create_dispute(
@@ -149,8 +162,7 @@ def create_dispute(
                 policies=policies_of(request),
             )
     except ACTION_ERRORS as exc:
-        flash_error(request, exc)
-        return redirect(account_url(account_ref) + "#dispute")
+        return render_account(request, user, account_ref, state=state_for("dispute", sent, exc, lang))
     flash(request, i18n.translate("disputes.created", lang, id=view.id))
     return redirect(account_url(account_ref) + "#arrangements")
 
@@ -162,9 +174,13 @@ def transition(
     user: Annotated[Principal, Depends(permitted(Permission.DISPUTE_TRANSITION))],
     target_status: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    """A status change asks to confirm (a ticked box), so that one click changes nothing."""
     lang = language(request)
     try:
+        if confirm != "yes":
+            raise BadForm(messages.message("field.confirm", lang) or "", "confirm")
         with unit_of_work(request) as session:
             disputes.transition_dispute(
                 session,
