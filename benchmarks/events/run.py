@@ -8,8 +8,8 @@
 2. Runs an enroll scan of the first twin with its deferral events switched off (no
    ``deferral.granted`` drafts: the chunk as it was before events), then of the second twin as
    shipped, both inline in this process (one process each, so the two are compared like for
-   like). Each grants the same deferrals; the second also writes one ``deferral.granted`` event per deferral. Prints both scan
-   times ("scan itself": started_at to finished_at) and the ratio.
+   like). Each grants the same deferrals; the second also writes one ``deferral.granted`` event
+   per deferral. Prints both scan times ("scan itself": started_at to finished_at) and the ratio.
 3. Delivery rate: subscribes a local HTTP receiver (127.0.0.1, answers 200 at once) to
    ``hardship.deferral.granted`` and times the relay (fan-out, claim, sign, POST, record) over the
    first ``--deliver`` events, with the default 8 sending threads.
