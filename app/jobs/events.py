@@ -54,15 +54,17 @@ def deliver_due(engine: Engine, settings: Settings, pool: ThreadPoolExecutor | N
         return 0
     allow_private = settings.webhook_allow_private_urls or settings.environment != "production"
 
-    def attempt(job: webhooks.DeliveryJob) -> None:
-        answer = webhooks.deliver(job, timeout=settings.webhook_timeout_seconds, allow_private=allow_private)
-        webhooks.record_answer(engine, job, answer, schedule=settings.webhook_retry_schedule)
+    def attempt(job: webhooks.DeliveryJob) -> webhooks.Answer:
+        return webhooks.deliver(job, timeout=settings.webhook_timeout_seconds, allow_private=allow_private)
 
+    # The answers of a batch are recorded together, in one transaction (one commit, not one each).
     if pool is None or len(jobs) == 1:
-        for job in jobs:
-            attempt(job)
+        answers = [attempt(job) for job in jobs]
     else:
-        list(pool.map(attempt, jobs))
+        answers = list(pool.map(attempt, jobs))
+    webhooks.record_answers(
+        engine, list(zip(jobs, answers, strict=True)), schedule=settings.webhook_retry_schedule
+    )
     return len(jobs)
 
 

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, column, event, select
+from sqlalchemy import Table, Text, column, event, select, text
 from sqlalchemy import table as sa_table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain.events import EventType, cloud_event
@@ -54,7 +53,7 @@ RAW_OUTBOX = sa_table(
     OUTBOX_T.name,
     *(column(c.name, Text() if c.name == "data" else c.type) for c in OUTBOX_T.columns),
 )
-_SEQ_BATCH = 1000
+_SEQ_BATCH = 5000
 _HOOKED = "hardship.events_hooked"
 _WROTE = "hardship.events_wrote"
 
@@ -106,23 +105,37 @@ def _mark(session: Session) -> None:
     session.info[_WROTE] = True
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+_PG_RESERVE = text(
+    "INSERT INTO event_subject_seq (subject, seq) "
+    "SELECT * FROM unnest(CAST(:subjects AS varchar[]), CAST(:counts AS bigint[])) "
+    "ON CONFLICT (subject) DO UPDATE SET seq = event_subject_seq.seq + excluded.seq "
+    "RETURNING subject, seq"
+)
+_SQLITE_RESERVE = text(
+    "INSERT INTO event_subject_seq (subject, seq) VALUES (:subject, :count) "
+    "ON CONFLICT (subject) DO UPDATE SET seq = event_subject_seq.seq + excluded.seq"
+)
 
 
 def _reserve(session: Session, counts: dict[str, int]) -> dict[str, int]:
     """Reserve ``counts[subject]`` sequence numbers per subject; the LAST number of each subject.
 
-    Subjects are locked in sorted order (the same order in every writer)."""
+    Subjects are locked in sorted order (the same order in every writer). PostgreSQL: one
+    ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE ... RETURNING`` per batch (a small
+    statement whatever the batch; a multi-row VALUES list cost more to build than to run). SQLite
+    (one writer at a time): the upserts, then one read of the counters in the same transaction."""
     last: dict[str, int] = {}
     subjects = sorted(counts)
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
     for start in range(0, len(subjects), _SEQ_BATCH):
         batch = subjects[start : start + _SEQ_BATCH]
-        stmt = _insert(session)(SEQ_T).values([{"subject": s, "seq": counts[s]} for s in batch])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["subject"], set_={"seq": SEQ_T.c.seq + stmt.excluded.seq}
-        ).returning(SEQ_T.c.subject, SEQ_T.c.seq)
-        for subject, seq in session.execute(stmt):
+        if postgres:
+            rows = connection.execute(_PG_RESERVE, {"subjects": batch, "counts": [counts[s] for s in batch]})
+        else:
+            connection.execute(_SQLITE_RESERVE, [{"subject": s, "count": counts[s]} for s in batch])
+            rows = connection.execute(select(SEQ_T.c.subject, SEQ_T.c.seq).where(SEQ_T.c.subject.in_(batch)))
+        for subject, seq in rows:
             last[subject] = seq
     return last
 

@@ -70,6 +70,7 @@ __all__ = [
     "list_deliveries",
     "list_endpoints",
     "record_answer",
+    "record_answers",
     "relay_outbox",
     "replay",
     "sign_headers",
@@ -517,9 +518,9 @@ def deliver(job: DeliveryJob, *, timeout: float, allow_private: bool) -> Answer:
         connection.close()
 
 
-def record_answer(engine: Engine, job: DeliveryJob, answer: Answer, *, schedule: str) -> str | None:
-    """Record one attempt while the claim holds; the delivery's new status (None: claim lost)."""
-    now = utcnow()
+def _answer_values(
+    job: DeliveryJob, answer: Answer, delays: tuple[int, ...], now: datetime
+) -> dict[str, Any]:
     attempts = job.attempts + 1
     values: dict[str, Any] = {
         "attempts": attempts,
@@ -532,21 +533,40 @@ def record_answer(engine: Engine, job: DeliveryJob, answer: Answer, *, schedule:
     if answer.delivered:
         values.update(status="delivered", delivered_at=now, next_attempt_at=None)
     else:
-        delay = next_delay(attempts, retry_delays(schedule))
+        delay = next_delay(attempts, delays)
         if delay is None:
             values.update(status="failed", next_attempt_at=None)
         else:
             values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+    return values
+
+
+def record_answers(
+    engine: Engine, answered: Sequence[tuple[DeliveryJob, Answer]], *, schedule: str
+) -> list[str | None]:
+    """Record a batch of attempts in one transaction, each only while its claim holds; each
+    delivery's new status (None: the claim was lost, nothing recorded)."""
+    delays = retry_delays(schedule)
+    now = utcnow()
+    statuses: list[str | None] = []
     with unit_of_work(engine) as session:
-        changed = _rowcount(
-            session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == job.delivery_id, WebhookDelivery.claim == job.claim)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+        for job, answer in answered:
+            values = _answer_values(job, answer, delays, now)
+            changed = _rowcount(
+                session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id == job.delivery_id, WebhookDelivery.claim == job.claim)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
             )
-        )
-    return str(values["status"]) if changed else None
+            statuses.append(str(values["status"]) if changed else None)
+    return statuses
+
+
+def record_answer(engine: Engine, job: DeliveryJob, answer: Answer, *, schedule: str) -> str | None:
+    """Record one attempt while the claim holds; the delivery's new status (None: claim lost)."""
+    return record_answers(engine, [(job, answer)], schedule=schedule)[0]
 
 
 def pending_count(engine: Engine) -> int:

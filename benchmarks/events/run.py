@@ -8,9 +8,8 @@
 2. Runs an enroll scan of the first twin with its deferral events switched off (no
    ``deferral.granted`` drafts: the chunk as it was before events), then of the second twin as
    shipped, both inline in this process (one process each, so the two are compared like for
-   like). Each grants the same
-   deferrals; the second also writes one ``deferral.granted`` event per deferral. Prints both scan
-   times ("scan itself": started_at to finished_at) and the ratio.
+   like). Each grants the same deferrals; the second also writes one ``deferral.granted`` event
+   per deferral. Prints both scan times ("scan itself": started_at to finished_at) and the ratio.
 3. Delivery rate: subscribes a local HTTP receiver (127.0.0.1, answers 200 at once) to
    ``hardship.deferral.granted`` and times the relay (fan-out, claim, sign, POST, record) over the
    first ``--deliver`` events, with the default 8 sending threads.
@@ -70,6 +69,7 @@ def main() -> None:
     parser.add_argument("--postgres-admin-url", default=os.environ.get("BENCH_POSTGRES_ADMIN_URL"))
     parser.add_argument("--data", type=Path, default=Path("/tmp/hardship-bench-events"))
     parser.add_argument("--deliver", type=int, default=20_000)
+    parser.add_argument("--events-first", action="store_true", help="run the scan with events first")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     if not (args.data / f"accounts-{args.accounts}.csv").exists():
@@ -122,10 +122,20 @@ def main() -> None:
     import app.jobs.chunk as chunk
 
     real = chunk.granted_event_drafts
-    chunk.granted_event_drafts = lambda **_: []  # type: ignore[assignment]
-    without, enrolled_a = enroll("BENCH-NO-EVENTS")
-    chunk.granted_event_drafts = real  # type: ignore[assignment]
-    with_events, enrolled_b = enroll("BENCH-EVENTS")
+
+    def without_events() -> tuple[float, int]:
+        chunk.granted_event_drafts = lambda **_: []  # type: ignore[assignment]
+        try:
+            return enroll("BENCH-NO-EVENTS")
+        finally:
+            chunk.granted_event_drafts = real  # type: ignore[assignment]
+
+    if args.events_first:
+        with_events, enrolled_b = enroll("BENCH-EVENTS")
+        without, enrolled_a = without_events()
+    else:
+        without, enrolled_a = without_events()
+        with_events, enrolled_b = enroll("BENCH-EVENTS")
     with unit_of_work(engine) as session:
         granted = session.scalar(select(func.count()).where(OutboxEvent.type == "hardship.deferral.granted"))
     print(f"enroll without events: {without:.1f} s, {enrolled_a:,} deferrals")
