@@ -133,20 +133,7 @@ def extend_deferrals(
     Returns the account ids whose deferral changed. Lines are matched by statement date; a line
     that is not recomputed is kept; totals are recomputed from the lines in SQL.
     """
-    deferral_ids = [deferral_id for deferral_id, _ in extensions.values()]
-    stored: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
-    for row in session.execute(
-        select(
-            LINE_T.c.deferral_id,
-            LINE_T.c.statement_date,
-            LINE_T.c.due_date,
-            LINE_T.c.new_due_date,
-            LINE_T.c.deferred_fen,
-            LINE_T.c.interest_waived_fen,
-            LINE_T.c.late_fee_waived_fen,
-        ).where(LINE_T.c.deferral_id.in_(deferral_ids))
-    ):
-        stored[row.deferral_id].add(tuple(row)[1:])
+    stored = _stored_lines(session, [deferral_id for deferral_id, _ in extensions.values()])
     changed: list[int] = []
     upserts: list[tuple[Any, ...]] = []
     for account_id, (deferral_id, offer) in extensions.items():
@@ -197,7 +184,30 @@ def extend_deferrals(
         ),
         [dict(zip(LINE_COLUMNS, row, strict=True)) for row in upserts],
     )
-    changed_ids = [extensions[account_id][0] for account_id in changed]
+    _recompute_totals(session, ctx, [extensions[account_id][0] for account_id in changed])
+    return changed
+
+
+def _stored_lines(session: Session, deferral_ids: list[int]) -> dict[int, set[tuple[Any, ...]]]:
+    """The lines of these deferrals as they are stored, by deferral id."""
+    stored: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
+    for row in session.execute(
+        select(
+            LINE_T.c.deferral_id,
+            LINE_T.c.statement_date,
+            LINE_T.c.due_date,
+            LINE_T.c.new_due_date,
+            LINE_T.c.deferred_fen,
+            LINE_T.c.interest_waived_fen,
+            LINE_T.c.late_fee_waived_fen,
+        ).where(LINE_T.c.deferral_id.in_(deferral_ids))
+    ):
+        stored[row.deferral_id].add(tuple(row)[1:])
+    return stored
+
+
+def _recompute_totals(session: Session, ctx: ScanContext, changed_ids: list[int]) -> None:
+    """A changed deferral's totals are the sums of its lines; it now follows the scan's event version."""
     line = LINE_T.alias("line")
 
     def line_sum(column: str) -> Any:
@@ -218,4 +228,3 @@ def extend_deferrals(
             updated_at=utcnow(),
         )
     )
-    return changed
