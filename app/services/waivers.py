@@ -21,8 +21,9 @@ from app.domain.errors import InvalidWaiver
 from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason, Program, ReasonCode
 from app.domain.waivers import decide_waiver_authority, split_waiver
+from app.persistence import mappers
 from app.persistence.models import Approval, CardAccount, FeeWaiver
-from app.services import accounts, audit, clock, portfolio
+from app.services import accounts, audit, clock
 from app.services.eligibility import judge, load_snapshot, refusal_reasons, store_decision
 from app.services.errors import Conflict, NotFound, RefusalReason, Refused
 from app.services.policies import PolicyStore
@@ -65,7 +66,7 @@ def _apply(
 ) -> None:
     """Lower the balances by the waiver (checked against the balances as they are now) and audit it."""
     try:
-        split_waiver(portfolio.to_domain_account(account), waiver.fee_amount, waiver.interest_amount, policy)
+        split_waiver(mappers.to_domain_account(account), waiver.fee_amount, waiver.interest_amount, policy)
     except InvalidWaiver as exc:
         raise Conflict(f"The waiver no longer fits the account's balances: {exc}.") from None
     before: dict[str, Any] = {
