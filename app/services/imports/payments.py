@@ -102,8 +102,10 @@ def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
         .from_select(["payment_ref", "account_id", "paid_on", "amount_fen", "imported_at"], new)
         .on_conflict_do_nothing(index_elements=["payment_ref"])
     )
-    result = session.execute(insert)
-    return Written(max(0, int(result.rowcount or 0)))  # type: ignore[attr-defined]
+    # Core, not the ORM's execute (an ORM-enabled INSERT does not report the rows it wrote), and the
+    # driver's row count kept for it.
+    result = session.connection().execute(insert.execution_options(preserve_rowcount=True))
+    return Written(result.rowcount)
 
 
 PAYMENTS = RecordFile(
