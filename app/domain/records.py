@@ -2,7 +2,8 @@
 and a payment (CONTRACT.md, "CSV files from the card system" and "Payments from the card system").
 
 Both doors use them: the CSV import validates each line with ``account_from_text``,
-``statement_from_text`` and ``payment_from_text``; the single-account upsert of the API, whose schema
+``statement_from_text`` and ``payment_from_text`` (money in integer fen, as stored, keyed
+``<column>_fen``); the single-account upsert of the API, whose schema
 has already typed the values, checks them with ``check_account`` and ``check_statement``, the same
 rules the text validators apply after parsing.  A bad field raises ``FieldProblem`` naming it.
 
@@ -13,13 +14,14 @@ the business date, a ``due_date`` more than ``MAX_DAYS_FROM_STATEMENT_TO_DUE`` d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from app.domain.errors import InvalidMoney
-from app.domain.money import parse_money
+from app.domain.money import MAX_INTEGER_DIGITS, parse_money
 from app.domain.reasons import AccountStatus
 from app.domain.regions import is_valid_region_code
 
@@ -38,6 +40,7 @@ __all__ = [
     "check_statement",
     "parse_amount",
     "parse_date",
+    "parse_fen",
     "parse_reference",
     "parse_text",
     "payment_from_text",
@@ -164,6 +167,24 @@ def _required_date(value: str, name: str) -> date:
     return parsed
 
 
+# Exactly what parse_money accepts without a sign: digits, then at most two decimals.
+_UNSIGNED_MONEY = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?", re.ASCII)
+
+
+def parse_fen(value: str, name: str) -> int:
+    """Money >= 0 with at most two decimals, as integer fen: the amounts ``parse_amount`` accepts
+    (surrounding spaces removed, at most MAX_INTEGER_DIGITS integer digits), without building a
+    Decimal (the import reads millions of them and stores fen)."""
+    text = value.strip()
+    match = _UNSIGNED_MONEY.fullmatch(text)
+    if match is None or len(match[1].lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise FieldProblem(
+            name, f"{name} must be a non-negative amount with at most two decimals, got {value!r}"
+        )
+    cents = match[2]
+    return int(match[1]) * 100 + (int(cents) * (10 if len(cents) == 1 else 1) if cents else 0)
+
+
 def parse_amount(value: str, name: str) -> Decimal:
     """Money >= 0 with at most two decimals (``parse_money``)."""
     try:
@@ -209,7 +230,7 @@ def account_from_text(raw: Mapping[str, str], business_date: date) -> dict[str, 
     out["region_code"] = region
     out["opened_on"] = _required_date(raw["opened_on"], "opened_on")
     for name in ACCOUNT_MONEY:
-        out[name] = parse_amount(raw[name], name)
+        out[f"{name}_fen"] = parse_fen(raw[name], name)
     out["delinquent_since"] = parse_date(raw.get("delinquent_since", ""), "delinquent_since", optional=True)
     out["last_payment_on"] = parse_date(raw.get("last_payment_on", ""), "last_payment_on", optional=True)
     check_account(out, business_date)
@@ -220,10 +241,10 @@ def account_from_text(raw: Mapping[str, str], business_date: date) -> dict[str, 
 
 
 def check_statement(
-    statement_date: date, due_date: date, statement_balance: Decimal, minimum_due: Decimal
+    statement_date: date, due_date: date, statement_balance: Decimal | int, minimum_due: Decimal | int
 ) -> None:
     """Due on or after its date and within MAX_DAYS_FROM_STATEMENT_TO_DUE days of it; a minimum due
-    within the balance."""
+    within the balance (both amounts Decimal, or both fen)."""
     if due_date < statement_date:
         raise FieldProblem("due_date", "due_date must not be before statement_date")
     if (due_date - statement_date).days > MAX_DAYS_FROM_STATEMENT_TO_DUE:
@@ -242,18 +263,21 @@ def statement_from_text(raw: Mapping[str, str], business_date: date) -> dict[str
     out["statement_date"] = _required_date(raw["statement_date"], "statement_date")
     out["due_date"] = _required_date(raw["due_date"], "due_date")
     for name in STATEMENT_MONEY:
-        out[name] = parse_amount(raw[name], name)
-    check_statement(out["statement_date"], out["due_date"], out["statement_balance"], out["minimum_due"])
+        out[f"{name}_fen"] = parse_fen(raw[name], name)
+    check_statement(
+        out["statement_date"], out["due_date"], out["statement_balance_fen"], out["minimum_due_fen"]
+    )
     return out
 
 
 # --- payments --------------------------------------------------------------------------------------
 
 
-def check_payment(paid_on: date, amount: Decimal, business_date: date) -> None:
+def check_payment(paid_on: date, amount_fen: int, business_date: date) -> None:
     """A payment is of more than 0 and not dated after the business date."""
-    if amount <= 0:
-        raise FieldProblem("amount", f"amount must be greater than 0, got {format(amount, 'f')!r}")
+    if amount_fen <= 0:
+        amount = f"{'-' if amount_fen < 0 else ''}{abs(amount_fen) // 100}.{abs(amount_fen) % 100:02d}"
+        raise FieldProblem("amount", f"amount must be greater than 0, got {amount!r}")
     if paid_on > business_date:
         raise FieldProblem(
             "paid_on",
@@ -269,11 +293,11 @@ def payment_from_text(raw: Mapping[str, str], business_date: date) -> dict[str, 
         "paid_on": _required_date(raw["paid_on"], "paid_on"),
     }
     try:
-        out["amount"] = parse_money(raw["amount"].strip())
-    except InvalidMoney:
+        out["amount_fen"] = parse_fen(raw["amount"], "amount")
+    except FieldProblem:
         raise FieldProblem(
             "amount",
             f"amount must be an amount greater than 0 with at most two decimals, got {raw['amount']!r}",
         ) from None
-    check_payment(out["paid_on"], out["amount"], business_date)
+    check_payment(out["paid_on"], out["amount_fen"], business_date)
     return out

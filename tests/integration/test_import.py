@@ -360,7 +360,7 @@ def test_statements_upsert_by_account_and_statement_date(
         select(
             CardAccount.account_ref, Statement.statement_date, Statement.minimum_due, Statement.paid_amount
         )
-        .join(CardAccount)
+        .join(CardAccount, CardAccount.id == Statement.account_id)
         .order_by(CardAccount.account_ref, Statement.statement_date)
     ).all()
     assert [tuple(r) for r in rows] == [

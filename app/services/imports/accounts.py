@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.domain.records import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, account_from_text
 from app.persistence.models import CardAccount, Customer, UtcDateTime
 from app.services.imports.pipeline import RecordFile, Written, dialect_insert
-from app.services.imports.staging import LineError, Stage, fen, iso
+from app.services.imports.staging import LineError, Stage, iso
 
 STAGE = Table(
     "hardship_import_account",
@@ -56,10 +56,10 @@ def staged_row(raw: Mapping[str, str], business_date: date) -> tuple[Any, ...]:
         v["status"],
         v["region_code"],
         v["opened_on"].isoformat(),
-        fen(v["credit_limit"]),
-        fen(v["principal_balance"]),
-        fen(v["interest_balance"]),
-        fen(v["fee_balance"]),
+        v["credit_limit_fen"],
+        v["principal_balance_fen"],
+        v["interest_balance_fen"],
+        v["fee_balance_fen"],
         iso(v["delinquent_since"]),
         iso(v["last_payment_on"]),
     )

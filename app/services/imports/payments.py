@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from app.domain.records import PAYMENT_COLUMNS, payment_from_text
 from app.persistence.models import CardAccount, Payment, UtcDateTime
 from app.services.imports.pipeline import RecordFile, Written, dialect_insert
-from app.services.imports.staging import LineError, Stage, fen
+from app.services.imports.staging import LineError, Stage
 from app.services.imports.statements import unknown_accounts
 
 STAGE = Table(
@@ -48,7 +48,7 @@ STAGE = Table(
 
 def staged_row(raw: Mapping[str, str], business_date: date) -> tuple[Any, ...]:
     v = payment_from_text(raw, business_date)
-    return (v["account_ref"], v["payment_ref"], v["paid_on"].isoformat(), fen(v["amount"]))
+    return (v["account_ref"], v["payment_ref"], v["paid_on"].isoformat(), v["amount_fen"])
 
 
 def _imported_before_with_other_values(session: Session, limit: int) -> tuple[list[LineError], int]:

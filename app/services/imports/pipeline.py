@@ -96,18 +96,22 @@ def run_import(
     stage = Stage(session, spec.stage)
     count, pending = 0, 0
     staged_row = spec.staged_row
-    for line, raw in read_rows(path, spec.columns, spec.optional, errors):
-        pending += 1
-        try:
-            row = staged_row(raw, business_date)
-        except FieldProblem as exc:
-            errors.add(line, str(exc))
-            continue
-        stage.add((line, *row))
-        count += 1
-        if progress and pending >= staging.BATCH_SIZE:
-            progress(pending)
-            pending = 0
+    try:
+        for line, raw in read_rows(path, spec.columns, spec.optional, errors):
+            pending += 1
+            try:
+                row = staged_row(raw, business_date)
+            except FieldProblem as exc:
+                errors.add(line, str(exc))
+                continue
+            stage.add((line, *row))
+            count += 1
+            if progress and pending >= staging.BATCH_SIZE:
+                progress(pending)
+                pending = 0
+    except BaseException as error:
+        stage.abandon(error)
+        raise
     stage.finish_loading()
     extra, extra_total = spec.check(session, stage, max_errors)
     reject_if_bad(stage, spec.kind, errors, extra, extra_total)

@@ -13,7 +13,7 @@ from app.domain.records import STATEMENT_COLUMNS, statement_from_text
 from app.persistence.models import CardAccount
 from app.persistence.models import Statement as StatementRow
 from app.services.imports.pipeline import RecordFile, Written, dialect_insert
-from app.services.imports.staging import LineError, Stage, date_text, fen
+from app.services.imports.staging import LineError, Stage, date_text
 
 STAGE = Table(
     "hardship_import_statement",
@@ -36,9 +36,9 @@ def staged_row(raw: Mapping[str, str], business_date: date) -> tuple[Any, ...]:
         v["account_ref"],
         v["statement_date"].isoformat(),
         v["due_date"].isoformat(),
-        fen(v["statement_balance"]),
-        fen(v["minimum_due"]),
-        fen(v["paid_amount"]),
+        v["statement_balance_fen"],
+        v["minimum_due_fen"],
+        v["paid_amount_fen"],
     )
 
 
