@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.db import get_engine, unit_of_work
 from app.domain.access import Role
-from app.services import audit, auth, portfolio
+from app.services import audit, auth, imports
 from app.services.errors import ServiceError
 from app.settings import get_settings
 
@@ -85,8 +85,7 @@ def _run_import(kind: str, file: Path) -> None:
     settings = get_settings()
     if not file.is_file():
         fail(f"{file}: no such file")
-    total = portfolio.count_data_lines(file)
-    importer = portfolio.import_accounts if kind == "accounts" else portfolio.import_statements
+    total = imports.count_data_lines(file)
     show_progress = sys.stderr.isatty()
     try:
         with (
@@ -102,13 +101,14 @@ def _run_import(kind: str, file: Path) -> None:
             unit_of_work(get_engine(settings)) as session,
         ):
             task = progress.add_task(kind, total=total)
-            summary = importer(
+            summary = imports.import_file(
                 session,
+                kind,
                 file,
                 max_errors=settings.import_max_reported_errors,
                 progress=lambda n: progress.advance(task, n),
             )
-    except portfolio.ImportRejected as rejected:
+    except imports.ImportRejected as rejected:
         for error in rejected.errors:
             where = f"line {error.line}" if error.line else str(file)
             # The message quotes the file's content: print it as plain text, never as rich markup.
@@ -140,6 +140,12 @@ def import_accounts(file: Annotated[Path, typer.Argument(help="accounts.csv")]) 
 def import_statements(file: Annotated[Path, typer.Argument(help="statements.csv")]) -> None:
     """Upsert statements by account_ref + statement_date (all-or-nothing)."""
     _run_import("statements", file)
+
+
+@import_cli.command("payments")
+def import_payments(file: Annotated[Path, typer.Argument(help="payments.csv")]) -> None:
+    """Insert payments by payment_ref (all-or-nothing; a payment imported before is left as it is)."""
+    _run_import("payments", file)
 
 
 # --- keys and users -------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from app.domain.access import Role
 from app.domain.dates import add_months
 from app.persistence.models import AgentUser, ApiKey, CardAccount, Contact, CreditDispute
-from app.services import auth, contacts, portfolio
+from app.services import auth, contacts
+from app.services.accounts import ROW_BATCH, upsert_account_rows, upsert_statement_rows
 from app.services.clock import today, utcnow
 from app.services.principal import Principal
 
@@ -199,13 +200,13 @@ def load_demo(session: Session, *, accounts: int = 200) -> list[str]:
     showcase_accounts, showcase_statements = build_showcase_rows(on)
     account_rows += showcase_accounts
     statement_rows += showcase_statements
-    portfolio.upsert_account_rows(session, account_rows)
+    upsert_account_rows(session, account_rows)
     ids = {
         ref: account_id
         for ref, account_id in session.execute(select(CardAccount.account_ref, CardAccount.id))
     }
-    for start in range(0, len(statement_rows), portfolio.BATCH_SIZE):
-        portfolio.upsert_statement_rows(session, statement_rows[start : start + portfolio.BATCH_SIZE], ids)
+    for start in range(0, len(statement_rows), ROW_BATCH):
+        upsert_statement_rows(session, statement_rows[start : start + ROW_BATCH], ids)
 
     lines = [f"demo portfolio: {accounts} accounts, {len(statement_rows)} statements", "", "demo API keys:"]
     for key in session.scalars(select(ApiKey).where(ApiKey.name.like("demo-%"), ApiKey.revoked_at.is_(None))):

@@ -71,7 +71,9 @@ class CardAccount(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_ref: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_ref: Mapped[str] = mapped_column(String(64), ForeignKey("customer.customer_ref"))
+    # The customer, by customer_ref; not a per-row foreign key (migration e5a7c3d19b42): the import
+    # and the upsert insert the customer first, and customers are never deleted.
+    customer_ref: Mapped[str] = mapped_column(String(64))
     product_code: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     region_code: Mapped[str] = mapped_column(String(6))
@@ -85,7 +87,10 @@ class CardAccount(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     statements: Mapped[list[Statement]] = relationship(
-        back_populates="account", lazy="raise", order_by="Statement.statement_date"
+        back_populates="account",
+        lazy="raise",
+        order_by="Statement.statement_date",
+        primaryjoin="CardAccount.id == foreign(Statement.account_id)",
     )
 
 
@@ -103,14 +108,20 @@ class Statement(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id", ondelete="CASCADE"))
+    # The account's id; not a per-row foreign key (migration e5a7c3d19b42): the import checks every
+    # account_ref of the file at once, and accounts are never deleted.
+    account_id: Mapped[int] = mapped_column(Id)
     statement_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     statement_balance: Mapped[Decimal] = mapped_column("statement_balance_fen", Money)
     minimum_due: Mapped[Decimal] = mapped_column("minimum_due_fen", Money)
     paid_amount: Mapped[Decimal] = mapped_column("paid_amount_fen", Money)
 
-    account: Mapped[CardAccount] = relationship(back_populates="statements", lazy="raise")
+    account: Mapped[CardAccount] = relationship(
+        back_populates="statements",
+        lazy="raise",
+        primaryjoin="CardAccount.id == foreign(Statement.account_id)",
+    )
 
 
 # --- access ----------------------------------------------------------------------------------------
@@ -293,7 +304,8 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     payment_ref: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"))
+    # Not a per-row foreign key (migration e5a7c3d19b42): the import checks the accounts of the file.
+    account_id: Mapped[int] = mapped_column(Id)
     paid_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -371,7 +383,7 @@ class Approval(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(32))  # fee_waiver | installment_plan
-    subject_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    subject_id: Mapped[int] = mapped_column(Id)
     account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column("amount_fen", Money)
@@ -518,8 +530,8 @@ class ScanChunk(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scan.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    first_account_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
-    last_account_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    first_account_id: Mapped[int] = mapped_column(Id)
+    last_account_id: Mapped[int] = mapped_column(Id)
     # The ids of the chunk's accounts (a JSON array, in order), all in the event's regions; None for
     # a chunk planned as a bare id range (migration e4a7c19b5f26).
     account_ids: Mapped[str | None] = mapped_column(Text)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from app.domain.records import check_statement
 from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel
 
 AccountStatusLiteral = Literal["active", "delinquent", "closed", "charged_off", "fraud"]
@@ -89,10 +90,8 @@ class StatementUpsert(ApiModel):
 
     @model_validator(mode="after")
     def check_consistency(self) -> StatementUpsert:
-        if self.due_date < self.statement_date:
-            raise ValueError("due_date must not be before statement_date")
-        if self.minimum_due > self.statement_balance:
-            raise ValueError("minimum_due must not exceed statement_balance")
+        """The statement rules of the CSV import (``app.domain.records.check_statement``)."""
+        check_statement(self.statement_date, self.due_date, self.statement_balance, self.minimum_due)
         return self
 
 

@@ -15,18 +15,22 @@ from app.db import core_connection
 from app.domain.disputes import is_overdue
 from app.domain.model import Account, Statement
 from app.domain.money import format_money
+from app.domain.records import FieldProblem, check_account
+from app.persistence import mappers
 from app.persistence.models import (
     CardAccount,
     CreditDispute,
+    Customer,
     Deferral,
     DisasterEvent,
     FeeWaiver,
     InstallmentPlan,
 )
 from app.persistence.models import Statement as StatementRow
-from app.services import audit, portfolio
-from app.services.clock import today
+from app.services import audit
+from app.services.clock import today, utcnow
 from app.services.errors import FieldError, InvalidInput, NotFound
+from app.services.imports.pipeline import dialect_insert
 from app.services.principal import Principal
 
 
@@ -140,12 +144,12 @@ def _view_query() -> Any:
     return (
         select(
             a.id,
-            *portfolio.DOMAIN_ACCOUNT_COLUMNS,
+            *mappers.DOMAIN_ACCOUNT_COLUMNS,
             _has(InstallmentPlan),
             _has(FeeWaiver),
             _has(Deferral),
             _has(CreditDispute),
-            *portfolio.DOMAIN_STATEMENT_COLUMNS,
+            *mappers.DOMAIN_STATEMENT_COLUMNS,
         )
         .outerjoin(st, st.account_id == a.id)
         .where(a.account_ref == bindparam("account_ref"))
@@ -166,9 +170,9 @@ def view_account(session: Session, account_ref: str) -> AccountView:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
     first = rows[0]
     account_id = first[0]
-    account = portfolio.account_from_values(first[1:13])
+    account = mappers.account_from_values(first[1:13])
     has_plans, has_waivers, has_deferrals, has_disputes = first[13:17]
-    statements = tuple(portfolio.statement_from_values(row[17:22]) for row in rows if row[17] is not None)
+    statements = tuple(mappers.statement_from_values(row[17:22]) for row in rows if row[17] is not None)
 
     plans: Sequence[Any] = ()
     if has_plans:
@@ -253,19 +257,23 @@ def view_account(session: Session, account_ref: str) -> AccountView:
 def upsert_account(
     session: Session, *, account_ref: str, values: dict[str, Any], actor: Principal
 ) -> tuple[AccountView, bool]:
-    """Creates or replaces one account snapshot (and the statements given).  Returns (view, created)."""
+    """Creates or replaces one account snapshot (and the statements given).  Returns (view, created).
+
+    The account's rules are the CSV import's (``app.domain.records.check_account``); the schema has
+    typed the fields and checked each statement."""
     try:
-        account_ref = portfolio.parse_text(account_ref, "account_ref")
-    except portfolio.FieldProblem as exc:
-        raise InvalidInput(str(exc), [FieldError("path.account_ref", str(exc))]) from None
+        check_account({"account_ref": account_ref, **values}, today(session))
+    except FieldProblem as exc:
+        where = "path.account_ref" if exc.field == "account_ref" else f"body.{exc.field}"
+        raise InvalidInput(str(exc), [FieldError(where, str(exc))]) from None
     before_row = session.scalar(select(CardAccount).where(CardAccount.account_ref == account_ref))
     before = _snapshot(before_row) if before_row is not None else None
     statements = values.pop("statements", None)
-    portfolio.upsert_account_rows(session, [{"account_ref": account_ref, **values}])
+    upsert_account_rows(session, [{"account_ref": account_ref, **values}])
     session.expire_all()
     account = get_account_row(session, account_ref)
     if statements:
-        portfolio.upsert_statement_rows(
+        upsert_statement_rows(
             session, [{"account_ref": account_ref, **s} for s in statements], {account_ref: account.id}
         )
     audit.record(
@@ -279,6 +287,72 @@ def upsert_account(
     )
     session.expire_all()
     return view_account(session, account_ref), before_row is None
+
+
+# Rows per statement of the row upserts below, for callers that load many (the demo).
+ROW_BATCH = 5000
+
+
+def upsert_account_rows(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Upsert of validated account rows (Decimal money); returns the number of customer refs touched."""
+    insert = dialect_insert(session)
+    now = utcnow()
+    customer_refs = sorted({r["customer_ref"] for r in rows})
+    session.execute(
+        insert(Customer.__table__).on_conflict_do_nothing(index_elements=["customer_ref"]),
+        [{"customer_ref": ref, "created_at": now} for ref in customer_refs],
+    )
+    # The money columns are of type Money: they take Decimal amounts and store fen themselves.
+    payload = [
+        {
+            "account_ref": r["account_ref"],
+            "customer_ref": r["customer_ref"],
+            "product_code": r["product_code"],
+            "status": r["status"],
+            "region_code": r["region_code"],
+            "opened_on": r["opened_on"],
+            "credit_limit_fen": r["credit_limit"],
+            "principal_balance_fen": r["principal_balance"],
+            "interest_balance_fen": r["interest_balance"],
+            "fee_balance_fen": r["fee_balance"],
+            "delinquent_since": r["delinquent_since"],
+            "last_payment_on": r["last_payment_on"],
+            "updated_at": now,
+        }
+        for r in rows
+    ]
+    stmt = insert(CardAccount.__table__)
+    updatable = [c for c in payload[0] if c != "account_ref"]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_ref"], set_={c: stmt.excluded[c] for c in updatable}
+    )
+    session.execute(stmt, payload)
+    return len(customer_refs)
+
+
+def upsert_statement_rows(session: Session, rows: list[dict[str, Any]], account_ids: dict[str, int]) -> None:
+    """Upsert of validated statement rows (Decimal money) of accounts whose ids are given."""
+    # The money columns are of type Money: they take Decimal amounts and store fen themselves.
+    payload = [
+        {
+            "account_id": account_ids[r["account_ref"]],
+            "statement_date": r["statement_date"],
+            "due_date": r["due_date"],
+            "statement_balance_fen": r["statement_balance"],
+            "minimum_due_fen": r["minimum_due"],
+            "paid_amount_fen": r["paid_amount"],
+        }
+        for r in rows
+    ]
+    stmt = dialect_insert(session)(StatementRow.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_id", "statement_date"],
+        set_={
+            c: stmt.excluded[c]
+            for c in ("due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")
+        },
+    )
+    session.execute(stmt, payload)
 
 
 def _snapshot(account: CardAccount) -> dict[str, Any]:

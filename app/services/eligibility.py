@@ -37,8 +37,8 @@ from app.domain.money import format_money, parse_money
 from app.domain.policy import Policy
 from app.domain.reasons import Program
 from app.domain.regions import is_covered
-from app.persistence import models
-from app.services import audit, clock, portfolio, regions
+from app.persistence import mappers, models
+from app.services import audit, clock, regions
 from app.services.errors import NotFound, RefusalReason
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
@@ -297,7 +297,7 @@ def _context_query() -> Any:
 def _statements_query() -> Any:
     s = models.Statement
     return (
-        select(*portfolio.DOMAIN_STATEMENT_COLUMNS)
+        select(*mappers.DOMAIN_STATEMENT_COLUMNS)
         .where(s.account_id == bindparam("account_id"))
         .order_by(s.statement_date)
     )
@@ -314,10 +314,10 @@ def _account_with_statements_query() -> Any:
     return (
         select(
             a.id,
-            *portfolio.DOMAIN_ACCOUNT_COLUMNS,
+            *mappers.DOMAIN_ACCOUNT_COLUMNS,
             active_plan,
             last_broken,
-            *portfolio.DOMAIN_STATEMENT_COLUMNS,
+            *mappers.DOMAIN_STATEMENT_COLUMNS,
         )
         .outerjoin(s, s.account_id == a.id)
         .where(a.account_ref == bindparam("account_ref"))
@@ -366,7 +366,7 @@ def _decision_context(
 
 def _statements(session: Session, account_id: int) -> tuple[Statement, ...]:
     rows = core_connection(session).execute(_STATEMENTS, {"account_id": account_id}).all()
-    return tuple(portfolio.statement_from_values(row) for row in rows)
+    return tuple(mappers.statement_from_values(row) for row in rows)
 
 
 def load_snapshot(
@@ -383,7 +383,7 @@ def load_snapshot(
     return _snapshot(
         session,
         account.id,
-        portfolio.to_domain_account(account),
+        mappers.to_domain_account(account),
         _statements(session, account.id),
         policy=policy,
         on=on,
@@ -432,9 +432,9 @@ def _account_with_statements(
     if not rows:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
     first = rows[0]
-    account = portfolio.account_from_values(first[1:13])
+    account = mappers.account_from_values(first[1:13])
     history = (bool(first[13]), first[14])
-    statements = tuple(portfolio.statement_from_values(row[15:20]) for row in rows if row[15] is not None)
+    statements = tuple(mappers.statement_from_values(row[15:20]) for row in rows if row[15] is not None)
     return first[0], account, statements, history
 
 

@@ -27,9 +27,10 @@ from app.domain.waivers import (
     disaster_covers_account,
     split_waiver,
 )
+from app.persistence import mappers
 from app.persistence.models import Approval, CardAccount, FeeWaiver
 from app.schemas.waivers import WaiverRead
-from app.services import accounts, audit, clock, events, portfolio
+from app.services import accounts, audit, clock, events
 from app.services.eligibility import judge, load_snapshot, refusal_reasons, store_decision
 from app.services.errors import Conflict, NotFound, RefusalReason, Refused
 from app.services.policies import PolicyStore
@@ -98,7 +99,7 @@ def _apply(
     """Lower the balances by the waiver (checked against the balances as they are now); the audit's
     before and after. The caller emits the event, then audits (see app/services/events.py)."""
     try:
-        split_waiver(portfolio.to_domain_account(account), waiver.fee_amount, waiver.interest_amount, policy)
+        split_waiver(mappers.to_domain_account(account), waiver.fee_amount, waiver.interest_amount, policy)
     except InvalidWaiver as exc:
         raise Conflict(f"The waiver no longer fits the account's balances: {exc}.") from None
     before: dict[str, Any] = {

@@ -1,9 +1,10 @@
-"""Writes a deterministic portfolio for the import benchmark: N accounts and 3 statements each.
+"""Writes a deterministic portfolio for the import benchmark: N accounts, 3 statements and 1 payment each.
 
     .venv/bin/python benchmarks/import/generate.py 1000000 /tmp/bench-1m
 
-gives /tmp/bench-1m/accounts.csv and /tmp/bench-1m/statements.csv in the card system's format
-(docs: CONTRACT.md, "CSV files from the card system").  Same N, same seed: byte-identical files."""
+gives /tmp/bench-1m/accounts.csv, statements.csv and payments.csv in the card system's format
+(docs: CONTRACT.md, "CSV files from the card system", "Payments from the card system").  Same N,
+same seed: byte-identical files."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ STATEMENT_HEADER = (
     "paid_amount",
 )
 REGIONS = ("622927", "622921", "622901", "630225", "632122", "630222", "620102", "110101", "310104")
+PAYMENT_HEADER = ("account_ref", "payment_ref", "paid_on", "amount")
 PRODUCTS = ("STD_CLASSIC", "STD_GOLD", "PLATINUM")
 STATUSES = ("active",) * 14 + ("delinquent",) * 4 + ("closed", "charged_off")
 STATEMENT_DATES = (date(2025, 6, 8), date(2025, 7, 8), date(2025, 8, 8))
@@ -46,8 +48,8 @@ def _money(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
-def generate(count: int, out: Path, seed: int = 2025) -> tuple[Path, Path]:
-    """Writes accounts.csv and statements.csv for `count` accounts into `out`."""
+def generate(count: int, out: Path, seed: int = 2025) -> tuple[Path, Path, Path]:
+    """Writes accounts.csv, statements.csv and payments.csv for `count` accounts into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     accounts_path, statements_path = out / "accounts.csv", out / "statements.csv"
@@ -97,7 +99,22 @@ def generate(count: int, out: Path, seed: int = 2025) -> tuple[Path, Path]:
                         _money(paid),
                     )
                 )
-    return accounts_path, statements_path
+    payments_path = out / "payments.csv"
+    # A generator of its own, so that the accounts and statements stay the bytes they were.
+    payment_rng = random.Random(seed + 1)
+    with payments_path.open("w", encoding="utf-8", newline="") as payments_file:
+        payments = csv.writer(payments_file, lineterminator="\n")
+        payments.writerow(PAYMENT_HEADER)
+        for n in range(1, count + 1):
+            payments.writerow(
+                (
+                    f"ACC{n:09d}",
+                    f"PAY{n:010d}",
+                    (AS_OF - timedelta(days=payment_rng.randint(1, 60))).isoformat(),
+                    _money(payment_rng.randint(100, 500_000)),
+                )
+            )
+    return accounts_path, statements_path, payments_path
 
 
 def main() -> None:
@@ -106,8 +123,8 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="output directory")
     parser.add_argument("--seed", type=int, default=2025)
     args = parser.parse_args()
-    accounts, statements = generate(args.count, args.out, args.seed)
-    print(f"wrote {accounts} and {statements}")
+    accounts, statements, payments = generate(args.count, args.out, args.seed)
+    print(f"wrote {accounts}, {statements} and {payments}")
 
 
 if __name__ == "__main__":

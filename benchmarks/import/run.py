@@ -1,4 +1,4 @@
-"""Times `hardship import accounts` and `hardship import statements` on SQLite and PostgreSQL.
+"""Times `hardship import accounts`, `statements` and `payments` on SQLite and PostgreSQL, beside COPY.
 
     .venv/bin/python benchmarks/import/run.py                      # 100k and 1M accounts, both databases
     .venv/bin/python benchmarks/import/run.py --sizes 100000 --backends sqlite
@@ -6,8 +6,10 @@
 For each size the portfolio is generated once (generate.py, cached in --workdir).  For each backend a
 scratch database is made from nothing (a new SQLite file; PostgreSQL database `hardship_bench_import`,
 dropped and created again, never the test database), migrated with `hardship db upgrade`, and then
-the real command line is timed: accounts into the empty database, statements, and accounts again
-(every row exists: the update path).  Prints a Markdown table for benchmarks/README.md."""
+the real command line is timed: accounts into the empty database, statements, payments, and accounts
+again (every row exists: the update path).  On PostgreSQL each file is also loaded with `COPY ...
+FROM STDIN (FORMAT csv)` into a table with the same keys and indexes as the service's (the baseline
+of issue 14), in the same run.  Prints a Markdown table for benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -91,14 +93,66 @@ def drop_scratch(pg_admin: str) -> None:
 STEPS = {
     "accounts": ("accounts (insert)", "accounts"),
     "statements": ("statements (insert)", "statements"),
+    "payments": ("payments (insert)", "payments"),
     "update": ("accounts (update)", "accounts"),
 }
+
+# The COPY baseline: the file's columns, in tables with the keys and indexes of card_account,
+# statement and payment (identity key, the natural key unique, the same secondary indexes).
+BASELINE_TABLES = {
+    "accounts": (
+        "copy_account",
+        """CREATE TABLE copy_account (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_ref varchar(64) NOT NULL UNIQUE,
+            customer_ref varchar(64) NOT NULL, product_code varchar(32) NOT NULL, status varchar(16) NOT NULL,
+            region_code varchar(6) NOT NULL, opened_on date NOT NULL, credit_limit numeric NOT NULL,
+            principal_balance numeric NOT NULL, interest_balance numeric NOT NULL,
+            fee_balance numeric NOT NULL, delinquent_since date, last_payment_on date);
+        CREATE INDEX ON copy_account (customer_ref); CREATE INDEX ON copy_account (region_code)""",
+    ),
+    "statements": (
+        "copy_statement",
+        """CREATE TABLE copy_statement (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_ref varchar(64) NOT NULL,
+            statement_date date NOT NULL, due_date date NOT NULL, statement_balance numeric NOT NULL,
+            minimum_due numeric NOT NULL, paid_amount numeric NOT NULL, UNIQUE (account_ref, statement_date));
+        CREATE INDEX ON copy_statement (due_date)""",
+    ),
+    "payments": (
+        "copy_payment",
+        """CREATE TABLE copy_payment (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_ref varchar(64) NOT NULL,
+            payment_ref varchar(64) NOT NULL UNIQUE, paid_on date NOT NULL, amount numeric NOT NULL);
+        CREATE INDEX ON copy_payment (account_ref, paid_on)""",
+    ),
+}
+
+
+def copy_baseline(url: str, kind: str, path: Path) -> float:
+    """Seconds to COPY the file into its baseline table and commit (streamed from this process)."""
+    import psycopg
+
+    table, ddl = BASELINE_TABLES[kind]
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(conninfo) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in ddl.split(";"):
+            connection.execute(statement)
+        connection.commit()
+        started = time.perf_counter()
+        with path.open("rb") as handle, connection.cursor() as cursor:
+            header = handle.readline().decode().strip()
+            with cursor.copy(f"COPY {table} ({header}) FROM STDIN (FORMAT csv)") as copy:
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+        connection.commit()
+        return time.perf_counter() - started
 
 
 def bench(
     backend: str,
     size: int,
-    files: tuple[Path, Path],
+    files: tuple[Path, Path, Path],
     *,
     pg_admin: str,
     workdir: Path,
@@ -109,7 +163,7 @@ def bench(
     env = {**os.environ, "DATABASE_URL": url, "HARDSHIP_DATABASE_URL": url}
     env.setdefault("HARDSHIP_SECRET_KEY", "benchmark-secret-key-not-for-production")
     run([hardship, "db", "upgrade"], env)
-    paths = {"accounts": files[0], "statements": files[1]}
+    paths = {"accounts": files[0], "statements": files[1], "payments": files[2]}
     timings = []
     for name in steps:
         step, kind = STEPS[name]
@@ -118,6 +172,16 @@ def bench(
         timing = Timing(backend, size, step, rows, seconds, rss)
         print(timing.row(), f"<!-- load {os.getloadavg()[0]:.1f} -->", flush=True)
         timings.append(timing)
+        if backend == "postgresql" and name != "update":
+            baseline = Timing(
+                backend, size, f"COPY {kind} (baseline)", rows, copy_baseline(url, kind, paths[kind]), 0
+            )
+            print(
+                baseline.row(),
+                f"<!-- import / COPY = {seconds / baseline.seconds:.2f}x, load {os.getloadavg()[0]:.1f} -->",
+                flush=True,
+            )
+            timings.append(baseline)
     if backend == "postgresql":
         drop_scratch(pg_admin)
     return timings
@@ -134,8 +198,8 @@ def main() -> None:
     parser.add_argument("--hardship", default=str(BIN / "hardship"), help="the command to time")
     parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS))
     args = parser.parse_args()
-    if "statements" in args.steps and "accounts" not in args.steps:
-        parser.error("statements need their accounts: add the accounts step")
+    if {"statements", "payments"} & set(args.steps) and "accounts" not in args.steps:
+        parser.error("statements and payments need their accounts: add the accounts step")
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     print(
@@ -148,7 +212,7 @@ def main() -> None:
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for size in args.sizes:
         folder = args.workdir / f"portfolio-{size}"
-        files = (folder / "accounts.csv", folder / "statements.csv")
+        files = (folder / "accounts.csv", folder / "statements.csv", folder / "payments.csv")
         if not all(f.exists() for f in files):
             files = generate(size, folder)
         for backend in args.backends:

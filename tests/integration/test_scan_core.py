@@ -22,7 +22,8 @@ from app.jobs.chunk import ChunkOutcome, process_chunk
 from app.jobs.executors import wait_for_inline_scans
 from app.jobs.planner import plan_scan
 from app.persistence.models import CardAccount, Deferral, DeferralLine, Scan, ScanChunk, ScanResult
-from app.services import deferrals, disasters, portfolio, regions, scans
+from app.services import accounts as account_rows
+from app.services import deferrals, disasters, regions, scans
 from app.services.errors import Conflict, InvalidInput
 from app.services.policies import PACKAGED_POLICY_DIR, PolicyStore
 from app.services.principal import Principal
@@ -105,7 +106,7 @@ def smoke_portfolio() -> list[dict[str, Any]]:
 
 def load_portfolio(engine: Engine, accounts: list[dict[str, Any]]) -> None:
     with unit_of_work(engine) as session:
-        portfolio.upsert_account_rows(
+        account_rows.upsert_account_rows(
             session, [{k: v for k, v in a.items() if k != "statements"} for a in accounts]
         )
         ids = {ref: id_ for ref, id_ in session.execute(select(CardAccount.account_ref, CardAccount.id))}
@@ -122,7 +123,7 @@ def load_portfolio(engine: Engine, accounts: list[dict[str, Any]]) -> None:
             for s in a["statements"]
         ]
         if rows:
-            portfolio.upsert_statement_rows(session, rows, ids)
+            account_rows.upsert_statement_rows(session, rows, ids)
 
 
 def declare(engine: Engine, **overrides: Any) -> str:
