@@ -91,7 +91,7 @@ def make_statement(
     paid_amount: Decimal | str = "0.00",
 ) -> Statement:
     """A statement of ``account``; by default dated 20 days before today and due in 5 days, unpaid."""
-    on = clock.today()
+    on = clock.today(session)
     statement_date = statement_date or on - timedelta(days=20)
     due_date = due_date or statement_date + timedelta(days=25)
     row = Statement(
@@ -121,7 +121,7 @@ def make_disaster_event(
     kind: str = "earthquake",
 ) -> DisasterEvent:
     """A declared disaster: by default open, struck 10 days ago, relief window from 9 days ago to +80."""
-    on = clock.today()
+    on = clock.today(session)
     occurred_on = occurred_on or on - timedelta(days=10)
     event = DisasterEvent(
         code=code,

@@ -4,7 +4,6 @@ Imports and `audit verify` are tested with their services (tests/integration).""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -63,12 +62,15 @@ def test_keys_list_shows_state_but_never_the_key(cli_database: Database) -> None
     runner.invoke(cli, ["keys", "create", "--role", "auditor", "--name", "audit team"])
     result = runner.invoke(cli, ["keys", "list"])
     assert result.exit_code == 0, result.output
-    rows = [line.split(maxsplit=6) for line in result.stdout.strip().splitlines()]
-    assert [(r[1], r[2], r[5], r[6]) for r in rows] == [  # id, role, state, "last used never", name
-        ("agent", "active", "never", "desk 1"),
-        ("auditor", "active", "never", "audit team"),
+    rows = [line.split(maxsplit=7) for line in result.stdout.strip().splitlines()]
+    # id, role, state, "last used never", the person (a key issued to nobody is its own), name
+    assert [(r[1], r[2], r[5], r[6], r[7]) for r in rows] == [
+        ("agent", "active", "never", f"key:{rows[0][0]}", "desk 1"),
+        ("auditor", "active", "never", f"key:{rows[1][0]}", "audit team"),
     ], result.stdout
-    assert first not in result.stdout and first.split("_")[2] not in result.stdout
+    kind, prefix, secret = first.split("_")  # exactly three parts: the secret holds no separator
+    assert kind == "hsk" and len(prefix) == 12 and len(secret) == 64
+    assert first not in result.stdout and secret not in result.stdout and prefix not in result.stdout
 
 
 def test_keys_revoke_stops_the_key_at_once(cli_database: Database) -> None:
@@ -103,13 +105,7 @@ def test_users_create_reads_the_password_from_stdin(cli_database: Database) -> N
     with unit_of_work(cli_database.engine) as s:
         user = s.scalars(select(AgentUser)).one()
         assert user.password_hash.startswith("$argon2id$")
-        login = auth.authenticate_user(
-            s,
-            username="wang.li",
-            password="correct horse battery",
-            max_failures=5,
-            lockout=timedelta(minutes=1),
-        )
+        login = auth.authenticate_user(s, username="wang.li", password="correct horse battery")
     assert login.principal is not None and login.principal.role.value == "supervisor"
 
 

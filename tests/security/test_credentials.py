@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,11 @@ from sqlalchemy import Engine, select
 
 from app.db import unit_of_work
 from app.persistence.models import AgentUser, ApiKey, Base
-from app.services import auth, clock
+from app.services import auth
 from tests.conftest import Database
 from tests.fuzz.cli import invoke_cli
 from tests.fuzz.scenario import account_body, bearer
+from tests.support import business_today
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 PASSWORD = "a long and secret passphrase"
@@ -77,7 +77,7 @@ def test_a_revoked_key_is_refused_at_once_and_last_use_is_recorded(
 ) -> None:
     token, _ = create_key_with_cli(db, tmp_path, role="admin", name="to-revoke")
     assert key_row(db, token).last_used_at is None
-    body = account_body(customer_ref="C-SEC", today=clock.today())
+    body = account_body(customer_ref="C-SEC", today=business_today(db.engine))
     assert client.put("/v1/accounts/SEC-1", json=body, headers=bearer(token)).status_code == 201
     assert key_row(db, token).last_used_at is not None
 
@@ -150,13 +150,9 @@ def test_user_passwords_are_argon2id_hashes_and_never_stored(db: Database, tmp_p
         assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in every_stored_value(db.engine)
     with unit_of_work(db.engine) as s:
-        ok = auth.authenticate_user(
-            s, username="sec-user", password=PASSWORD, max_failures=5, lockout=timedelta(minutes=5)
-        )
+        ok = auth.authenticate_user(s, username="sec-user", password=PASSWORD)
         assert ok.principal is not None
-        bad = auth.authenticate_user(
-            s, username="sec-user", password=PASSWORD + "x", max_failures=5, lockout=timedelta(minutes=5)
-        )
+        bad = auth.authenticate_user(s, username="sec-user", password=PASSWORD + "x")
         assert bad.principal is None
 
 
