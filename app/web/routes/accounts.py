@@ -20,6 +20,7 @@ from app.services.principal import Principal
 from app.web import i18n
 from app.web.common import (
     BadForm,
+    RowId,
     UserDep,
     can,
     language,
@@ -293,7 +294,7 @@ def create_plan(
 
 @router.get("/plans/{plan_id}")
 def plan_page(
-    request: Request, plan_id: int, user: Annotated[Principal, Depends(permitted(Permission.PLAN_READ))]
+    request: Request, plan_id: RowId, user: Annotated[Principal, Depends(permitted(Permission.PLAN_READ))]
 ) -> Response:
     with unit_of_work(request) as session:
         plan = plans.plan_dict(session, plans.get_plan(session, plan_id))
@@ -303,7 +304,7 @@ def plan_page(
 @router.post("/plans/{plan_id}/cancel")
 def cancel_plan(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.PLAN_MANAGE))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -313,7 +314,7 @@ def cancel_plan(
 @router.post("/plans/{plan_id}/break")
 def break_plan(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.PLAN_MANAGE))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -381,7 +382,7 @@ def request_waiver(
 @router.post("/waivers/{waiver_id}/reverse")
 def reverse_waiver(
     request: Request,
-    waiver_id: int,
+    waiver_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
+from fastapi import Query as FastApiQuery
 from fastapi.responses import Response
 
 from app.domain.access import Permission
@@ -13,6 +14,8 @@ from app.services.errors import Forbidden
 from app.services.principal import Principal
 from app.web import i18n
 from app.web.common import (
+    MAX_ROW_ID,
+    RowId,
     language,
     permitted,
     policies_of,
@@ -34,7 +37,7 @@ def approvals_page(
     request: Request,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     status: str = "pending",
-    after: int = 0,
+    after: Annotated[int, FastApiQuery(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> Response:
     status_filter = status if status in approvals.STATUSES else None
     with unit_of_work(request) as session:
@@ -88,7 +91,7 @@ def _decide(request: Request, approval_id: int, note: str, user: Principal, *, a
 @router.post("/approvals/{approval_id}/approve")
 def approve(
     request: Request,
-    approval_id: int,
+    approval_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -98,7 +101,7 @@ def approve(
 @router.post("/approvals/{approval_id}/reject")
 def reject(
     request: Request,
-    approval_id: int,
+    approval_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from fastapi import Query as FastApiQuery
 from fastapi.responses import Response
 
 from app.domain.access import Permission
 from app.services import audit
 from app.services.principal import Principal
-from app.web.common import permitted, render, ui_router, unit_of_work
+from app.web.common import MAX_ROW_ID, permitted, render, ui_router, unit_of_work
 
 router = ui_router()
 PAGE_SIZE = 100
@@ -31,7 +32,7 @@ def audit_page(
     entity_type: str = "",
     entity_id: str = "",
     action: str = "",
-    after: int = 0,
+    after: Annotated[int, FastApiQuery(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> Response:
     filters = {
         "entity_type": entity_type.strip()[:32],
