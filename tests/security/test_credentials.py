@@ -177,3 +177,51 @@ def test_no_secret_is_compared_with_equals_anywhere_in_the_app() -> None:
             if PLAIN_COMPARISON.search(code) and "is None" not in code and "request_hash" not in code:
                 offenders.append(f"{path.relative_to(APP_DIR.parent)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_key_in_the_old_format_keeps_working(db: Database) -> None:
+    """Keys made before the format change carried a base64url secret, which may contain `_`."""
+    import hashlib
+    import secrets as secrets_module
+
+    from app.persistence.models import ApiKey
+    from app.services.clock import utcnow
+
+    prefix, secret = secrets_module.token_hex(6), "_old_style-secret_" + secrets_module.token_urlsafe(24)
+    with unit_of_work(db.engine) as s:
+        s.add(
+            ApiKey(
+                name="old",
+                role="auditor",
+                prefix=prefix,
+                key_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                created_at=utcnow(),
+            )
+        )
+    with unit_of_work(db.engine) as s:
+        principal = auth.authenticate_key(s, f"hsk_{prefix}_{secret}")
+    assert principal is not None and principal.name == "old"
+
+
+def test_new_keys_split_into_exactly_three_parts(db: Database) -> None:
+    with unit_of_work(db.engine) as s:
+        tokens = [auth.create_api_key(s, name=f"k{n}", role="auditor").token for n in range(50)]
+    for token in tokens:
+        kind, prefix, secret = token.split("_")
+        assert kind == "hsk" and len(prefix) == 12 and len(secret) == 64 and secret.isalnum()
+
+
+def test_login_counters_can_live_in_redis() -> None:
+    from app.services.login_limits import LoginLimiter
+    from tests.support import redis_url
+
+    url = redis_url()
+    if url is None:
+        pytest.skip("no Redis (TEST_REDIS_URL)")
+    limiter = LoginLimiter(per_address="2/minute", max_failures=1, failure_window_seconds=60, storage_url=url)
+    limiter.storage.reset()
+    assert limiter.allow_attempt("10.1.1.1") and limiter.allow_attempt("10.1.1.1")
+    assert not limiter.allow_attempt("10.1.1.1")
+    limiter.record_failure("boss", "10.1.1.1")
+    assert limiter.backed_off("boss", "10.1.1.1") and not limiter.backed_off("boss", "10.1.1.2")
+    limiter.storage.reset()
