@@ -195,7 +195,7 @@ def keys_list() -> None:
             last = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
             person = f"user:{key.user_id}" if key.user_id is not None else f"key:{key.id}"
             out.print(
-                f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{key.name}\t{person}",
+                f"{key.id}\t{key.role}\t{state}\tlast used {last}\t{person}\t{key.name}",
                 highlight=False,
                 markup=False,
             )

@@ -8,12 +8,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from swagger_ui_bundle import swagger_ui_path
 
 from app.db import get_engine, session_factory
 from app.jobs.events import start_relay
 from app.jobs.executors import recover_inline_scans
-from app.observability import RequestContextMiddleware, configure_logging
+from app.observability import (
+    RequestContextMiddleware,
+    StrictTransportSecurityMiddleware,
+    configure_logging,
+)
 from app.problems import install_problem_handlers
 from app.routers import ALL_ROUTERS
 from app.services import auth
@@ -55,6 +63,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         relay.stop()
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """/docs: the Swagger UI with its assets vendored (the swagger-ui-bundle package), never a CDN."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="hardship API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -63,8 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="hardship",
         version="1.0.0",
         description=API_DESCRIPTION,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        # In production the API documents are not served at all (the committed openapi/openapi.json
+        # is the contract); elsewhere /docs serves the Swagger UI from vendored assets, no CDN.
+        openapi_url=None if settings.environment == "production" else "/openapi.json",
+        docs_url=None,
         redoc_url=None,
     )
     engine = get_engine(settings)
@@ -83,7 +111,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ALL_ROUTERS:
         app.include_router(router)
     mount_agent_ui(app)
+    if settings.environment != "production":
+        _serve_docs(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        StrictTransportSecurityMiddleware, trust_forwarded_proto=settings.trust_forwarded_proto
+    )
     return app
 
 

@@ -80,14 +80,16 @@ class RequestContextMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         incoming = headers.get("x-request-id", "")
-        request_id = incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500}
 
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and (
+            not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_body_bytes
+        ):
             await _send_too_large(send, request_id, self.max_body_bytes)
             request_id_var.reset(token)
             return
@@ -163,3 +165,37 @@ async def _send_too_large(send: Send, request_id: str, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
+class StrictTransportSecurityMiddleware:
+    """Adds Strict-Transport-Security to every answer served over TLS: the request's scheme is https,
+    or (with HARDSHIP_TRUST_FORWARDED_PROTO, behind a TLS-terminating proxy) X-Forwarded-Proto is."""
+
+    def __init__(self, app: ASGIApp, trust_forwarded_proto: bool) -> None:
+        self.app = app
+        self.trust_forwarded_proto = trust_forwarded_proto
+
+    def _over_tls(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        if not self.trust_forwarded_proto:
+            return False
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"x-forwarded-proto":
+                return value.split(b",")[0].strip().lower() == b"https"
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._over_tls(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"strict-transport-security", HSTS)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)

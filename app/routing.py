@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import transaction_wrote
+from app.problems import problem_response
 from app.services import auth, idempotency
 from app.services.idempotency import Claim, StoredResponse
 
@@ -154,6 +155,29 @@ def _finish_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+async def _end_authentication_transaction(request: Request) -> None:
+    """Commit what looking the key up wrote (its last use) and let go of the connection, so that the
+    endpoint (and the idempotency claim, in a session of its own) start from no open transaction."""
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is not None and session.in_transaction():
+        request.state.db_session = None
+        await run_in_threadpool(_commit_and_close, session)
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 class UnitOfWorkRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
@@ -162,8 +186,31 @@ class UnitOfWorkRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
+        # The endpoint's permission check (app.deps.require), run before its body is looked at.
+        permission_check: Callable[[Request], Coroutine[Any, Any, Any]] | None = next(
+            (
+                dependency.call
+                for dependency in self.dependant.dependencies
+                if dependency.call is not None and hasattr(dependency.call, "permission")
+            ),
+            None,
+        )
+        takes_body = self.body_field is not None
 
         async def handler(request: Request) -> Response:
+            if takes_body:
+                # Authenticate first: a malformed body from a caller without a valid key is a 401 (or
+                # a 403 for a role without the permission), never a 422 that describes the API.
+                if permission_check is not None:
+                    try:
+                        await permission_check(request)
+                    finally:
+                        await _end_authentication_transaction(request)
+                body = await request.body()
+                if body and not _is_json(request.headers.get("content-type", "")):
+                    return problem_response(
+                        request, 415, "Send the body as JSON (Content-Type: application/json)."
+                    )
             key = request.headers.get("idempotency-key")
             if key is not None and request.method == "POST":
                 body = await request.body()

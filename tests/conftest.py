@@ -116,6 +116,7 @@ _apps: dict[str, FastAPI] = {}
 def app(db: Database) -> FastAPI:
     if db.name not in _apps:
         _apps[db.name] = create_app(db.settings)
+    _apps[db.name].state.login_limiter.storage.reset()  # each test starts with no login attempts
     return _apps[db.name]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 from alembic import command
@@ -75,3 +76,13 @@ def redis_url() -> str | None:
     except Exception:
         return None
     return url
+
+
+def business_today(engine: Engine) -> date:
+    """The business date as the services see it (``app.services.clock.today``), in a short session."""
+    from sqlalchemy.orm import Session
+
+    from app.services import clock
+
+    with Session(engine) as session:
+        return clock.today(session)

@@ -649,13 +649,14 @@ class CreditDispute(Base):
 
 class AgentSession(Base):
     """A signed-in agent-UI session, kept on the server so that logout, disabling the user, a password
-    change or an admin can end it for every process at once. The cookie carries a random id whose
-    SHA-256 is the key here; the id itself is never stored."""
+    change or an admin can end it for every process at once. The cookie carries "<id>.<secret>":
+    the row is found by its id and the secret checked against its SHA-256 in constant time; the
+    secret itself is never stored."""
 
     __tablename__ = "agent_session"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("agent_user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,5 +25,16 @@ def healthz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", operation_id="health-metrics", include_in_schema=False)
-def metrics() -> Response:
+def metrics(request: Request) -> Response:
+    """Prometheus metrics. With HARDSHIP_METRICS_TOKEN set, only `Authorization: Bearer <token>`
+    reads them (401 otherwise); in production without a token they are not served (404)."""
+    settings = request.app.state.settings
+    token = settings.metrics_token
+    if token is None:
+        if settings.environment == "production":
+            return Response(status_code=404)
+    else:
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

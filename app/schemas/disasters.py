@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StrictInt, StringConstraints, model_validator
 
 from app.schemas.common import ApiModel, ReadModel, UtcTimestamp
 
@@ -23,7 +23,7 @@ class DisasterCreate(ApiModel):
     occurred_on: date
     relief_start: date
     relief_end: date
-    deferral_months: int = Field(ge=1, le=60)
+    deferral_months: StrictInt = Field(ge=1, le=60)
     region_codes: list[RegionCode] = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
@@ -40,7 +40,7 @@ class DisasterAmend(ApiModel):
 
     add_region_codes: list[RegionCode] | None = Field(default=None, max_length=500)
     relief_end: date | None = None
-    deferral_months: int | None = Field(default=None, ge=1, le=60)
+    deferral_months: StrictInt | None = Field(default=None, ge=1, le=60)
 
 
 class AmendmentRead(ReadModel):

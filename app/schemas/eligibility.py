@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from app.schemas.common import ApiModel, MoneyIn, ReadModel, UtcTimestamp
 
@@ -22,7 +22,7 @@ class EligibilityRequest(ApiModel):
     monthly_income: MoneyIn | None = Field(
         default=None, description="Monthly income; with it the offer recommends an affordable term"
     )
-    term_months: int | None = Field(
+    term_months: StrictInt | None = Field(
         default=None,
         ge=1,
         le=600,

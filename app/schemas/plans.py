@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel, UtcTimestamp
 
@@ -26,14 +26,14 @@ RecordingField = Field(
 
 
 class PlanCreate(ApiModel):
-    term_months: int = TermMonths
+    term_months: StrictInt = TermMonths
     reason: str | None = ReasonField
     recording_ref: str | None = RecordingField
     commitment_accepted: bool | None = CommitmentField
 
 
 class PlanNegotiate(ApiModel):
-    proposed_term_months: int = TermMonths
+    proposed_term_months: StrictInt = TermMonths
     reason: str | None = ReasonField
     monthly_income: MoneyIn | None = None
     recording_ref: str | None = RecordingField
@@ -128,7 +128,7 @@ class PlanList(ReadModel):
 
 class QuoteRequest(ApiModel):
     account_ref: str = Field(min_length=1, max_length=64)
-    terms: list[Annotated[int, Field(ge=1, le=600)]] | None = Field(
+    terms: list[Annotated[StrictInt, Field(ge=1, le=600)]] | None = Field(
         default=None,
         min_length=1,
         max_length=12,

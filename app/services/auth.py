@@ -392,14 +392,24 @@ SEEN_RESOLUTION = timedelta(seconds=15)
 
 
 def start_session(session: Session, *, user_id: int, now: datetime) -> str:
-    """A new server-side session for the user; returns its random id (for the cookie), which is
-    stored only as its SHA-256."""
-    token = secrets.token_urlsafe(32)
-    session.add(
-        AgentSession(token_hash=_hash_secret(token), user_id=user_id, created_at=now, last_seen_at=now)
-    )
+    """A new server-side session for the user; returns its reference for the cookie,
+    ``<id>.<random secret>``. Only the secret's SHA-256 is stored."""
+    secret = secrets.token_urlsafe(32)
+    row = AgentSession(secret_hash=_hash_secret(secret), user_id=user_id, created_at=now, last_seen_at=now)
+    session.add(row)
     session.flush()
-    return token
+    return f"{row.id}.{secret}"
+
+
+def _session_row(session: Session, token: str) -> AgentSession | None:
+    """The session a cookie's reference names, when its secret matches (constant-time)."""
+    row_id, _, secret = token.partition(".")
+    if not row_id.isascii() or not row_id.isdigit() or len(row_id) > 18 or not secret:
+        return None
+    row = session.get(AgentSession, int(row_id))
+    if row is None or not hmac.compare_digest(row.secret_hash, _hash_secret(secret)):
+        return None
+    return row
 
 
 @dataclass(frozen=True)
@@ -412,15 +422,11 @@ def resolve_session(
     session: Session, *, token: str, now: datetime, max_age: timedelta, idle: timedelta
 ) -> SessionCheck:
     """The user of a live session: not ended, within its absolute and idle limits, user enabled."""
-    row = session.execute(
-        select(AgentSession, AgentUser)
-        .join(AgentUser, AgentUser.id == AgentSession.user_id)
-        .where(AgentSession.token_hash == _hash_secret(token))
-    ).one_or_none()
-    if row is None:
+    agent_session = _session_row(session, token)
+    if agent_session is None:
         return SessionCheck(None, expired=True)
-    agent_session, user = row
-    if agent_session.ended_at is not None or user.disabled_at is not None:
+    user = session.get(AgentUser, agent_session.user_id)
+    if user is None or agent_session.ended_at is not None or user.disabled_at is not None:
         return SessionCheck(None, expired=True)
     now_naive = _naive(now)
     if (
@@ -436,12 +442,11 @@ def resolve_session(
 
 
 def end_session(session: Session, *, token: str, now: datetime, reason: str = "logout") -> None:
-    session.execute(
-        update(AgentSession)
-        .where(AgentSession.token_hash == _hash_secret(token), AgentSession.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
+    row = _session_row(session, token)
+    if row is not None and row.ended_at is None:
+        row.ended_at = now
+        row.end_reason = reason
+        session.flush()
 
 
 def end_user_sessions(

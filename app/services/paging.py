@@ -18,7 +18,9 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id" or not value.isdigit():
+        # ASCII digits only, at most 18 of them: an id the database can hold ("²" is a digit to
+        # str.isdigit, and a 30-digit id overflows a BIGINT bind parameter).
+        if prefix != "id" or not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):

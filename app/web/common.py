@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -173,6 +174,11 @@ def current_user(request: Request) -> Principal:
 
 
 UserDep = Annotated[Principal, Depends(current_user)]
+
+MAX_ROW_ID = 2**62
+# A row id in a UI path: a positive integer the database can hold (a larger one, or "²", is a bad
+# request, never a 500).
+RowId = Annotated[int, FastApiPath(ge=1, le=MAX_ROW_ID)]
 
 
 def can(user: Principal | None, permission: Permission) -> bool:
@@ -469,7 +475,8 @@ def parse_int_field(
         if required:
             raise _bad(label, lang, "field.required", field)
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only ("²".isdigit() is true, int("²") fails), and few enough to compare cheaply.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or not low <= int(text) <= high:
         raise _bad(label, lang, "field.integer_range", field, low=low, high=high)
     return int(text)
 

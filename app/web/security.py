@@ -120,8 +120,8 @@ def session_id_of(request: Request) -> str | None:
 
 
 def session_now() -> datetime:
-    """The session clock as a UTC timestamp (``now_seconds``, which tests replace)."""
-    return datetime.fromtimestamp(now_seconds(), tz=UTC)
+    """The session clock as a UTC timestamp, in whole seconds (``now_seconds``, which tests replace)."""
+    return datetime.fromtimestamp(int(now_seconds()), tz=UTC)
 
 
 def csrf_token(request: Request) -> str:

@@ -66,7 +66,7 @@ class Bench:
             **os.environ,
             "DATABASE_URL": url,
             "HARDSHIP_DATABASE_URL": url,
-            "HARDSHIP_SECRET_KEY": "benchmark-secret-key-0123456789",
+            "HARDSHIP_SECRET_KEY": "benchmark-secret-key-0123456789-abcdef",
             "HARDSHIP_SCAN_CHUNK_SIZE": str(chunk_size),
             "HARDSHIP_CELERY_BROKER_URL": broker,
             "HARDSHIP_SCAN_QUEUE": "hardship-bench",

@@ -48,7 +48,7 @@ def upgrade() -> None:
     op.create_table(
         'agent_session',
         sa.Column('id', _ID, nullable=False),
-        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('secret_hash', sa.String(length=64), nullable=False),
         sa.Column('user_id', _ID, nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
@@ -58,7 +58,6 @@ def upgrade() -> None:
             ['user_id'], ['agent_user.id'], name=op.f('fk_agent_session_user_id_agent_user')
         ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_agent_session')),
-        sa.UniqueConstraint('token_hash', name=op.f('uq_agent_session_token_hash')),
     )
     op.create_index(op.f('ix_agent_session_user_id'), 'agent_session', ['user_id'], unique=False)
 

@@ -117,9 +117,21 @@ def test_an_eligible_account_gets_an_offer_for_every_program(
         pytest.param({}, {"reason": "illness", "term_months": 61}, ["TERM_NOT_ALLOWED"], id="term_61"),
         pytest.param({}, {"reason": "illness", "term_months": 60}, [], id="term_60"),
         pytest.param(
+            {"principal_balance": "99.99", "interest_balance": "0.00", "fee_balance": "1000.00"},
+            {"reason": "illness", "term_months": 1},
+            ["TERM_NOT_ALLOWED"],
+            id="principal_below_the_minimum_installment_not_even_one_month",
+        ),
+        pytest.param(
+            {"principal_balance": "99.99", "interest_balance": "0.00", "fee_balance": "1000.00"},
+            {"reason": "illness"},
+            ["TERM_NOT_ALLOWED"],
+            id="principal_below_the_minimum_installment_no_term_at_all",
+        ),
+        pytest.param(
             {"status": "fraud", "principal_balance": "10.00", "interest_balance": "0.00"},
             {},
-            ["ACCOUNT_STATUS_INELIGIBLE", "BALANCE_TOO_LOW", "HARDSHIP_REASON_REQUIRED"],
+            ["ACCOUNT_STATUS_INELIGIBLE", "BALANCE_TOO_LOW", "HARDSHIP_REASON_REQUIRED", "TERM_NOT_ALLOWED"],
             id="every_failed_rule_in_order",
         ),
     ],

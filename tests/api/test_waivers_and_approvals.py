@@ -13,7 +13,7 @@ from app.db import unit_of_work
 from app.persistence.models import Approval, CardAccount
 from app.services import clock
 from tests.conftest import Database, bearer
-from tests.factories import freeze_today, make_account, make_key, money
+from tests.factories import freeze_today, make_account, make_disaster_event, make_key, money
 
 TODAY = date(2025, 3, 10)
 
@@ -69,11 +69,12 @@ def test_a_waiver_within_the_callers_authority_is_applied_at_once(
     assert balances(client, keys) == (fee_balance_after, "500.00")
 
 
-def test_a_second_waiver_within_365_days_waits_unless_for_a_disaster(
+def test_a_second_waiver_within_365_days_waits_unless_a_disaster_covers_the_account(
     db: Database, client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with unit_of_work(db.engine) as s:
         make_account(s, "A-1", fee_balance="1000.00")
+        make_disaster_event(s, region_codes=("622900",))
 
     first = waive(client, keys["agent"], fee_amount="100.00")
     second = waive(client, keys["agent"], fee_amount="100.00")

@@ -111,7 +111,8 @@ def run_scenario(
 ) -> ScenarioResult:
     """Drives every mounted endpoint of the happy path once; returns what was created."""
     result = ScenarioResult()
-    today = clock.today()
+    with app.state.session_factory() as session:
+        today = clock.today(session)
 
     def call(method: str, template: str, path: str, role: str, **kwargs: Any) -> Any:
         if not has_route(app, method, template):

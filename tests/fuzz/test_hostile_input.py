@@ -347,6 +347,9 @@ def test_a_customer_ref_with_a_nul_or_control_character_is_refused(
 
 
 def _today() -> Any:
+    """The business date when nothing is pinned (the tests pin none here)."""
+    from app.domain.dates import business_date
     from app.services import clock
+    from app.settings import get_settings
 
-    return clock.today()
+    return business_date(clock.utcnow(), get_settings().business_zone)

@@ -129,6 +129,7 @@ def test_a_forged_row_inserted_in_the_middle_is_detected(db: Database) -> None:
             after={"ok": True},
             request_id=None,
             prev_hash=rows[1].hash,
+            chain_version=audit.KEYED_CHAIN,
         )
         forged.hash = audit.compute_hash(forged)
         s.add(forged)
@@ -157,8 +158,100 @@ def test_a_forged_row_appended_with_a_made_up_hash_is_detected(db: Database) -> 
         )
     checked, breaks = verify(db)
     assert checked == 3 and [problem for _, problem in breaks] == [
-        "content does not match its hash: the row was altered"
+        "an unkeyed row after the keyed chain began: the row was forged",
+        "content does not match its hash: the row was altered",
     ]
+
+
+# --- the keyed chain (HMAC under HARDSHIP_AUDIT_KEY) --------------------------------------------------
+
+
+def test_new_rows_are_keyed_and_record_the_person(db: Database) -> None:
+    rows = make_events(db, 2)
+    assert [r.chain_version for r in rows] == [audit.KEYED_CHAIN] * 2
+    assert [r.person for r in rows] == ["system:0", "user:7"]
+    assert all(audit.compute_hash(r, key=b"another key") != r.hash for r in rows)
+
+
+def test_a_rewrite_with_every_hash_recomputed_but_without_the_key_is_detected(db: Database) -> None:
+    """Someone with database access rewrites a row and recomputes the chain after it, with any key
+    but the one kept outside the database: verify names the rewritten row."""
+    rows = make_events(db)
+    with unit_of_work(db.engine) as s:
+        chain = list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+        chain[1].after = {"amount": "0.00"}
+        prev = chain[0].hash
+        for row in chain[1:]:
+            row.prev_hash = prev
+            row.hash = audit.compute_hash(row, key=b"guessed-key")
+            prev = row.hash
+    checked, breaks = verify(db)
+    assert checked == 5
+    assert [event_id for event_id, _ in breaks] == [r.id for r in rows[1:]]
+    assert {problem for _, problem in breaks} == {"content does not match its hash: the row was altered"}
+
+
+def _write_legacy_rows(db: Database, count: int) -> None:
+    """Rows as they were written before the chain was keyed: plain SHA-256, no person."""
+    with unit_of_work(db.engine) as s:
+        prev = audit.GENESIS_HASH
+        for n in range(count):
+            row = AuditEvent(
+                occurred_at=audit.utcnow(),
+                actor="key:legacy",
+                actor_role="admin",
+                action="thing.created",
+                entity_type="thing",
+                entity_id=str(n),
+                before=None,
+                after={"n": n},
+                request_id=None,
+                prev_hash=prev,
+            )
+            row.hash = audit.compute_hash(row)
+            s.add(row)
+            s.flush()
+            prev = row.hash
+
+
+def test_rows_written_before_the_key_keep_verifying_and_the_keyed_chain_follows_them(db: Database) -> None:
+    _write_legacy_rows(db, 3)
+    make_events(db, 2)
+    rows = events(db)
+    assert [r.chain_version for r in rows] == [None, None, None, 2, 2]
+    assert rows[3].prev_hash == rows[2].hash
+    assert verify(db) == (5, [])
+
+
+def test_a_legacy_row_rewritten_with_its_plain_hashes_recomputed_is_caught_by_the_first_keyed_row(
+    db: Database,
+) -> None:
+    _write_legacy_rows(db, 3)
+    make_events(db, 2)
+    with unit_of_work(db.engine) as s:
+        chain = list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+        chain[1].after = {"n": 99}
+        chain[1].hash = audit.compute_hash(chain[1])
+        chain[2].prev_hash = chain[1].hash
+        chain[2].hash = audit.compute_hash(chain[2])
+    assert verify(db)[1] == [
+        (events(db)[3].id, "previous hash does not match: a row was deleted or inserted")
+    ]
+
+
+def test_audit_verify_in_another_process_with_another_key_reports_the_chain_broken(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_events(db, 2)
+    monkeypatch.setenv("HARDSHIP_DATABASE_URL", db.url)
+    monkeypatch.setenv("HARDSHIP_AUDIT_KEY", "a-different-audit-key-0123456789-abcdefgh")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["audit", "verify"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "content does not match its hash" in result.stdout
 
 
 def test_cutting_off_the_newest_rows_is_detected_against_a_recorded_anchor(db: Database) -> None:

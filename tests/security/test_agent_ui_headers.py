@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.db import unit_of_work
-from app.services import auth, clock
+from app.services import auth
 from tests.conftest import Database
 from tests.fuzz.scenario import account_body, bearer
+from tests.support import business_today
 
 PASSWORD = "agent-password-for-headers"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -42,7 +43,7 @@ def signed_in(db: Database, app: FastAPI, client: TestClient, keys: dict[str, st
         pytest.skip("the agent UI (app/web) is not mounted yet")
     with unit_of_work(db.engine) as s:
         auth.create_user(s, username="header-agent", role="agent", password=PASSWORD)
-    body = account_body(customer_ref="C-HDR", today=clock.today())
+    body = account_body(customer_ref="C-HDR", today=business_today(db.engine))
     assert client.put("/v1/accounts/HDR-1", json=body, headers=bearer(keys["admin"])).status_code == 201
     return client
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,11 @@ from sqlalchemy import Engine, select
 
 from app.db import unit_of_work
 from app.persistence.models import AgentUser, ApiKey, Base
-from app.services import auth, clock
+from app.services import auth
 from tests.conftest import Database
 from tests.fuzz.cli import invoke_cli
 from tests.fuzz.scenario import account_body, bearer
+from tests.support import business_today
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 PASSWORD = "a long and secret passphrase"
@@ -77,7 +77,7 @@ def test_a_revoked_key_is_refused_at_once_and_last_use_is_recorded(
 ) -> None:
     token, _ = create_key_with_cli(db, tmp_path, role="admin", name="to-revoke")
     assert key_row(db, token).last_used_at is None
-    body = account_body(customer_ref="C-SEC", today=clock.today())
+    body = account_body(customer_ref="C-SEC", today=business_today(db.engine))
     assert client.put("/v1/accounts/SEC-1", json=body, headers=bearer(token)).status_code == 201
     assert key_row(db, token).last_used_at is not None
 
@@ -150,13 +150,9 @@ def test_user_passwords_are_argon2id_hashes_and_never_stored(db: Database, tmp_p
         assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in every_stored_value(db.engine)
     with unit_of_work(db.engine) as s:
-        ok = auth.authenticate_user(
-            s, username="sec-user", password=PASSWORD, max_failures=5, lockout=timedelta(minutes=5)
-        )
+        ok = auth.authenticate_user(s, username="sec-user", password=PASSWORD)
         assert ok.principal is not None
-        bad = auth.authenticate_user(
-            s, username="sec-user", password=PASSWORD + "x", max_failures=5, lockout=timedelta(minutes=5)
-        )
+        bad = auth.authenticate_user(s, username="sec-user", password=PASSWORD + "x")
         assert bad.principal is None
 
 
@@ -181,3 +177,51 @@ def test_no_secret_is_compared_with_equals_anywhere_in_the_app() -> None:
             if PLAIN_COMPARISON.search(code) and "is None" not in code and "request_hash" not in code:
                 offenders.append(f"{path.relative_to(APP_DIR.parent)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_key_in_the_old_format_keeps_working(db: Database) -> None:
+    """Keys made before the format change carried a base64url secret, which may contain `_`."""
+    import hashlib
+    import secrets as secrets_module
+
+    from app.persistence.models import ApiKey
+    from app.services.clock import utcnow
+
+    prefix, secret = secrets_module.token_hex(6), "_old_style-secret_" + secrets_module.token_urlsafe(24)
+    with unit_of_work(db.engine) as s:
+        s.add(
+            ApiKey(
+                name="old",
+                role="auditor",
+                prefix=prefix,
+                key_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                created_at=utcnow(),
+            )
+        )
+    with unit_of_work(db.engine) as s:
+        principal = auth.authenticate_key(s, f"hsk_{prefix}_{secret}")
+    assert principal is not None and principal.name == "old"
+
+
+def test_new_keys_split_into_exactly_three_parts(db: Database) -> None:
+    with unit_of_work(db.engine) as s:
+        tokens = [auth.create_api_key(s, name=f"k{n}", role="auditor").token for n in range(50)]
+    for token in tokens:
+        kind, prefix, secret = token.split("_")
+        assert kind == "hsk" and len(prefix) == 12 and len(secret) == 64 and secret.isalnum()
+
+
+def test_login_counters_can_live_in_redis() -> None:
+    from app.services.login_limits import LoginLimiter
+    from tests.support import redis_url
+
+    url = redis_url()
+    if url is None:
+        pytest.skip("no Redis (TEST_REDIS_URL)")
+    limiter = LoginLimiter(per_address="2/minute", max_failures=1, failure_window_seconds=60, storage_url=url)
+    limiter.storage.reset()
+    assert limiter.allow_attempt("10.1.1.1") and limiter.allow_attempt("10.1.1.1")
+    assert not limiter.allow_attempt("10.1.1.1")
+    limiter.record_failure("boss", "10.1.1.1")
+    assert limiter.backed_off("boss", "10.1.1.1") and not limiter.backed_off("boss", "10.1.1.2")
+    limiter.storage.reset()

@@ -19,10 +19,11 @@ from fastapi.testclient import TestClient
 from app.db import unit_of_work
 from app.main import create_app
 from app.observability import JsonFormatter
-from app.services import auth, clock
+from app.services import auth
 from tests.conftest import Database
 from tests.fuzz.cli import invoke_cli
 from tests.fuzz.scenario import bearer, run_scenario
+from tests.support import business_today
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def capture() -> Iterator[Capture]:
 
 
 def import_portfolio(db: Database, tmp_path: Path) -> None:
-    today = clock.today()
+    today = business_today(db.engine)
     header = (
         "account_ref,customer_ref,product_code,status,region_code,opened_on,credit_limit,"
         "principal_balance,interest_balance,fee_balance,delinquent_since,last_payment_on"

@@ -22,6 +22,7 @@ from app.services.principal import Principal
 from app.web import i18n, messages
 from app.web.common import (
     BadForm,
+    RowId,
     can,
     language,
     parse_int_field,
@@ -381,7 +382,7 @@ def create_plan(
 
 @router.get("/plans/{plan_id}")
 def plan_page(
-    request: Request, plan_id: int, user: Annotated[Principal, Depends(permitted(Permission.PLAN_READ))]
+    request: Request, plan_id: RowId, user: Annotated[Principal, Depends(permitted(Permission.PLAN_READ))]
 ) -> Response:
     return render_plan(request, plan_id)
 
@@ -403,7 +404,7 @@ def render_plan(request: Request, plan_id: int, *, state: FormState = EMPTY) -> 
 @router.post("/plans/{plan_id}/cancel")
 def cancel_plan(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.PLAN_MANAGE))],
     note: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",
@@ -414,7 +415,7 @@ def cancel_plan(
 @router.post("/plans/{plan_id}/break")
 def break_plan(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.PLAN_MANAGE))],
     note: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",
@@ -494,7 +495,7 @@ def request_waiver(
 @router.post("/waivers/{waiver_id}/reverse")
 def reverse_waiver(
     request: Request,
-    waiver_id: int,
+    waiver_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",

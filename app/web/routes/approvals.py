@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
+from fastapi import Query as FastApiQuery
 from fastapi.responses import Response
 
 from app.domain.access import Permission
@@ -13,7 +14,9 @@ from app.services.errors import Forbidden
 from app.services.principal import Principal
 from app.web import i18n, messages
 from app.web.common import (
+    MAX_ROW_ID,
     BadForm,
+    RowId,
     language,
     permitted,
     policies_of,
@@ -36,7 +39,7 @@ def approvals_page(
     request: Request,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     status: str = "pending",
-    after: int = 0,
+    after: Annotated[int, FastApiQuery(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> Response:
     return render_approvals(request, user, status=status, after=after)
 
@@ -110,7 +113,7 @@ def _decide(
 @router.post("/approvals/{approval_id}/approve")
 def approve(
     request: Request,
-    approval_id: int,
+    approval_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",
@@ -121,7 +124,7 @@ def approve(
 @router.post("/approvals/{approval_id}/reject")
 def reject(
     request: Request,
-    approval_id: int,
+    approval_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.APPROVAL_DECIDE))],
     note: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",

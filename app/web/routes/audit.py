@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from fastapi import Query as FastApiQuery
 from fastapi.responses import Response
 
 from app.domain.access import Permission
 from app.services import audit_view
 from app.services.csvout import csv_text
 from app.services.principal import Principal
-from app.web.common import format_stamp, mask, permitted, render, ui_router, unit_of_work
+from app.web.common import MAX_ROW_ID, format_stamp, mask, permitted, render, ui_router, unit_of_work
 
 router = ui_router()
 PAGE_SIZE = 100
@@ -64,7 +65,7 @@ def audit_page(
     actor: str = "",
     account: str = "",
     action: str = "",
-    before: int = 0,
+    before: Annotated[int, FastApiQuery(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> Response:
     form = {"on_from": on_from, "on_to": on_to, "actor": actor, "account": account, "action": action}
     filters = _filters(on_from, on_to, actor, account, action)

@@ -12,7 +12,16 @@ from app.domain.access import Permission
 from app.services import decisions
 from app.services.principal import Principal
 from app.web import i18n
-from app.web.common import language, permitted, policies_of, redirect, render, ui_router, unit_of_work
+from app.web.common import (
+    RowId,
+    language,
+    permitted,
+    policies_of,
+    redirect,
+    render,
+    ui_router,
+    unit_of_work,
+)
 from app.web.errors import ACTION_ERRORS, flash_error
 from app.web.security import PREFIX, flash
 
@@ -26,7 +35,7 @@ def _pretty(value: Any) -> str:
 @router.get("/decisions/{decision_id}")
 def decision_page(
     request: Request,
-    decision_id: int,
+    decision_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.DECISION_READ))],
 ) -> Response:
     with unit_of_work(request) as session:
@@ -48,7 +57,7 @@ def decision_page(
 @router.post("/decisions/{decision_id}/replay")
 def replay(
     request: Request,
-    decision_id: int,
+    decision_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.DECISION_REPLAY))],
 ) -> Response:
     lang = language(request)

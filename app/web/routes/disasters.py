@@ -25,6 +25,7 @@ from app.web import i18n
 from app.web.common import (
     BadForm,
     NotPermitted,
+    RowId,
     UserDep,
     can,
     can_see_disasters,
@@ -314,14 +315,14 @@ def _scan_context(request: Request, scan_id: int) -> dict[str, Any]:
 
 @router.get("/scans/{scan_id}")
 def scan_page(
-    request: Request, scan_id: int, user: Annotated[Principal, Depends(permitted(Permission.SCAN_READ))]
+    request: Request, scan_id: RowId, user: Annotated[Principal, Depends(permitted(Permission.SCAN_READ))]
 ) -> Response:
     return render(request, "scan.html", _scan_context(request, scan_id), section="disasters")
 
 
 @router.get("/scans/{scan_id}/progress")
 def scan_progress(
-    request: Request, scan_id: int, user: Annotated[Principal, Depends(permitted(Permission.SCAN_READ))]
+    request: Request, scan_id: RowId, user: Annotated[Principal, Depends(permitted(Permission.SCAN_READ))]
 ) -> Response:
     """The fragment htmx polls; once the scan has finished it no longer asks to be polled."""
     return render(request, "partials/scan_progress.html", _scan_context(request, scan_id))
@@ -330,7 +331,7 @@ def scan_progress(
 @router.post("/scans/{scan_id}/resume")
 def resume_scan(
     request: Request,
-    scan_id: int,
+    scan_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.SCAN_RUN))],
 ) -> Response:
     lang = language(request)
@@ -353,7 +354,7 @@ def resume_scan(
 @router.get("/scans/{scan_id}/results.csv")
 def scan_results_csv(
     request: Request,
-    scan_id: int,
+    scan_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.SCAN_READ))],
     eligible: str = "",
 ) -> Response:

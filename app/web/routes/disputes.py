@@ -8,6 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Path, Request
+from fastapi import Query as FastApiQuery
 from fastapi.responses import Response
 
 from app.domain.access import Permission
@@ -17,7 +18,9 @@ from app.services.csvout import csv_text
 from app.services.principal import Principal
 from app.web import i18n, messages
 from app.web.common import (
+    MAX_ROW_ID,
     BadForm,
+    RowId,
     language,
     parse_date_field,
     permitted,
@@ -65,7 +68,7 @@ def disputes_page(
     disaster_code: str = "",
     status: str = "",
     overdue: str = "",
-    after: int = 0,
+    after: Annotated[int, FastApiQuery(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> Response:
     filters = _filters(disaster_code, status, overdue)
     with unit_of_work(request) as session:
@@ -170,7 +173,7 @@ def create_dispute(
 @router.post("/disputes/{dispute_id}/transition")
 def transition(
     request: Request,
-    dispute_id: int,
+    dispute_id: RowId,
     user: Annotated[Principal, Depends(permitted(Permission.DISPUTE_TRANSITION))],
     target_status: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
