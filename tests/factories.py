@@ -184,7 +184,7 @@ def make_key(session: Session, role: str, name: str | None = None) -> str:
 
 
 def freeze_today(monkeypatch: Any, on: date) -> None:
-    """Make the services' clock read noon UTC on ``on`` (``app.services.clock.today()`` follows).
+    """Make the services' clock read noon UTC on ``on`` (``app.services.clock.today(session)`` follows).
 
     Use with pytest's ``monkeypatch`` fixture, before creating data that depends on today.
     """

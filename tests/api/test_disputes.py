@@ -12,9 +12,9 @@ from sqlalchemy import update
 
 from app.db import unit_of_work
 from app.persistence.models import CreditDispute
-from app.services.clock import today
 from tests.api.test_scans import SMOKE, finished_scan
 from tests.conftest import Database, bearer
+from tests.factories import business_today
 from tests.integration.test_scan_core import account, load_portfolio, statement
 
 DUE = [statement("2025-07-10")]
@@ -65,8 +65,8 @@ def test_bulk_filing_records_one_dispute_per_qualifying_account_and_never_twice(
         "submitted",
     )
     assert (dispute["period_start"], dispute["period_end"]) == ("2025-06-20", "2025-08-31")
-    assert dispute["submitted_on"] == today().isoformat()
-    assert dispute["due_by"] == (today() + timedelta(days=20)).isoformat()
+    assert dispute["submitted_on"] == business_today().isoformat()
+    assert dispute["due_by"] == (business_today() + timedelta(days=20)).isoformat()
     assert dispute["overdue"] is False and dispute["disaster_code"] == "SMK-FLOOD"
     page = client.get("/v1/credit-disputes?limit=2", headers=bearer(keys["agent"])).json()
     assert len(page["items"]) == 2 and page["next_cursor"]
@@ -120,9 +120,11 @@ def test_an_open_dispute_past_its_due_date_is_overdue(
         session.execute(
             update(CreditDispute)
             .where(CreditDispute.id.in_(ids[:2]))
-            .values(due_by=today() - timedelta(days=1))
+            .values(due_by=business_today() - timedelta(days=1))
         )
-        session.execute(update(CreditDispute).where(CreditDispute.id == ids[2]).values(due_by=today()))
+        session.execute(
+            update(CreditDispute).where(CreditDispute.id == ids[2]).values(due_by=business_today())
+        )
     # Past due but closed: not overdue. Due today: not yet overdue.
     client.post(f"/v1/credit-disputes/{ids[1]}/transitions", headers=headers, json={"status": "withdrawn"})
     overdue = client.get("/v1/credit-disputes?overdue=true", headers=headers).json()["items"]
@@ -156,7 +158,7 @@ def test_an_agent_files_a_single_case_with_evidence(
         and dispute["status"] == "submitted"
     )
     assert dispute["evidence_refs"] == body["evidence_refs"] and dispute["description"] == body["description"]
-    assert dispute["due_by"] == (today() + timedelta(days=20)).isoformat()
+    assert dispute["due_by"] == (business_today() + timedelta(days=20)).isoformat()
     again = client.post("/v1/credit-disputes", headers=bearer(keys["agent"]), json=body)
     assert again.status_code == 201 and again.json()["id"] != dispute["id"]  # agent cases are not per event
     assert (

@@ -13,6 +13,7 @@ from app.persistence.models import RegionCodeChange
 from app.services import clock
 from tests.conftest import Database, bearer
 from tests.factories import (
+    business_today,
     freeze_today,
     make_account,
     make_deferral,
@@ -196,7 +197,7 @@ def test_a_plan_broken_more_than_12_months_ago_no_longer_counts(
     )
 
     freeze_today(monkeypatch, date(2026, 7, 15))
-    assert clock.today() == date(2026, 7, 15)
+    assert business_today() == date(2026, 7, 15)
 
     assert codes(evaluate(client, keys["agent"], reason="illness"), "installment_plan") == []
 

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from app.db import unit_of_work
 from app.main import create_app
 from app.persistence.models import Approval, CardAccount, FeeWaiver, InstallmentPlan
-from app.services import clock
 from tests.conftest import Database
+from tests.factories import business_today
 from tests.faults.live import live_server
 from tests.fuzz.apimap import has_route
 from tests.fuzz.scenario import account_body, bearer
@@ -62,7 +62,7 @@ def statuses(responses: list[httpx.Response]) -> Counter[int]:
 
 
 def make_account(base_url: str, keys: dict[str, str], ref: str, **overrides: Any) -> None:
-    body = {**account_body(customer_ref=f"C-{ref}", today=clock.today()), **overrides}
+    body = {**account_body(customer_ref=f"C-{ref}", today=business_today()), **overrides}
     response = httpx.put(f"{base_url}/v1/accounts/{ref}", json=body, headers=bearer(keys["admin"]))
     assert response.status_code == 201, response.text
 
@@ -200,7 +200,7 @@ def test_parallel_declarations_of_one_disaster_code_create_it_once(
 ) -> None:
     app, base_url = served
     require_routes(app, ("POST", "/v1/disasters"))
-    today = clock.today()
+    today = business_today()
     body = {
         "code": "RACE-QUAKE",
         "name": "Earthquake",

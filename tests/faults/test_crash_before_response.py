@@ -28,6 +28,7 @@ from app.routing import REPLAY_HEADER, UnitOfWorkRoute
 from app.services import clock
 from app.services.principal import Principal
 from tests.conftest import Database
+from tests.factories import business_today
 from tests.fuzz.apimap import has_route
 from tests.fuzz.scenario import account_body, bearer
 
@@ -117,7 +118,7 @@ def test_a_crash_after_commit_is_answered_by_the_idempotent_retry_test_router(
 
 
 def _disaster(db: Database, app: FastAPI) -> tuple[str, dict[str, Any], str, Any]:
-    today = clock.today()
+    today = business_today()
     body = {
         "code": "CRASH-EQ",
         "name": "Earthquake",
@@ -135,7 +136,7 @@ def _account(db: Database, app: FastAPI, keys: dict[str, str]) -> str:
     with TestClient(app) as client:
         response = client.put(
             "/v1/accounts/CRASH-A",
-            json=account_body(customer_ref="C-CRASH", today=clock.today()),
+            json=account_body(customer_ref="C-CRASH", today=business_today()),
             headers=bearer(keys["admin"]),
         )
         assert response.status_code == 201, response.text
