@@ -88,7 +88,7 @@ def _view() -> AccountView:
             }
         ],
     }
-    return AccountView(account, statements, arrangements)
+    return AccountView(account, statements, arrangements, date(2025, 7, 15))
 
 
 def test_the_account_answer_is_the_account_model_serialised() -> None:
