@@ -120,7 +120,7 @@ def _plans(session: Session, on: date) -> list[PlanRecord]:
             principal_amount=plan.principal_amount,
             status=plan.status,
             ended_on=plan.ended_on,
-            outstanding=plan.total_amount,
+            outstanding=plan.outstanding,
         )
         for plan, ref, last in rows
     ]
