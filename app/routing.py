@@ -171,6 +171,9 @@ async def _end_authentication_transaction(request: Request) -> None:
         await run_in_threadpool(_commit_and_close, session)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def _is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
@@ -210,6 +213,11 @@ class UnitOfWorkRoute(APIRoute):
                 if body and not _is_json(request.headers.get("content-type", "")):
                     return problem_response(
                         request, 415, "Send the body as JSON (Content-Type: application/json)."
+                    )
+                if body.startswith(_UTF8_BOM):
+                    # RFC 8259 section 8.1: JSON text must not begin with a byte order mark.
+                    return problem_response(
+                        request, 422, "The body must be JSON without a byte order mark (RFC 8259)."
                     )
             key = request.headers.get("idempotency-key")
             if key is not None and request.method == "POST":

@@ -282,10 +282,27 @@ def collect_csv_exports(
         if "scan_id" in values and result.ids.get("scan_id"):
             values["scan_id"] = result.ids["scan_id"][-1]
         path = template.format(**values)
-        response = client.request(method, path, headers={**bearer(keys[op.role.value]), "Accept": "text/csv"})
+        response = client.request(
+            method,
+            path,
+            params=_csv_query(template),
+            headers={**bearer(keys[op.role.value]), "Accept": "text/csv"},
+        )
         result.responses.append((f"{method} {template} (csv)", response.status_code))
         if response.status_code == 200:
             result.csv_bodies[f"{method} {template}"] = response.text
+
+
+def _csv_query(template: str) -> dict[str, str]:
+    """The query a CSV export needs: a period that holds everything made today, or today itself."""
+    from tests.factories import business_today
+
+    today = business_today().isoformat()
+    if template == "/v1/reports/outcomes":
+        return {"from": "2000-01-01", "to": today}
+    if template == "/v1/instructions":
+        return {"date": today}
+    return {}
 
 
 def _path_params(template: str) -> list[str]:

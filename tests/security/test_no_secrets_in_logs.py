@@ -69,7 +69,7 @@ def import_portfolio(db: Database, tmp_path: Path) -> None:
     lines = [header]
     for n, (card, name) in enumerate(zip(CARD_NUMBERS, NAMES, strict=True)):
         lines.append(
-            f"{card}9,{name} #{n},STD_CLASSIC,active,622927,{today - timedelta(days=700)},50000.00,"
+            f"{card}9,{name} no.{n},STD_CLASSIC,active,622927,{today - timedelta(days=700)},50000.00,"
             f"8000.00,100.00,50.00,,"
         )
     lines.append("BAD-1,x,STD,unknown,622927,2020-01-01,1,1,1,1,,")  # a rejected file too
