@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.domain.disputes import DisputeStatus
+from app.domain.reasons import AccountStatus
+from app.domain.servicing import InstallmentStatus
+from app.domain.statuses import (
+    ApprovalStatus,
+    ChunkStatus,
+    DeferralStatus,
+    DeliveryStatus,
+    DisasterStatus,
+    ScanMode,
+    ScanStatus,
+    WaiverStatus,
+)
 from app.persistence.types import JSONText, Money
 
 NAMING_CONVENTION = {
@@ -36,6 +50,11 @@ NAMING_CONVENTION = {
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
 UtcDateTime = DateTime(timezone=True)
+
+
+def one_of(column: str, values: type[StrEnum]) -> str:
+    """The CHECK that a column holds one of an enum's values: "status IN ('a','b')"."""
+    return f"{column} IN ({','.join(repr(str(v.value)) for v in values)})"
 
 
 class Base(DeclarativeBase):
@@ -56,9 +75,7 @@ class Customer(Base):
 class CardAccount(Base):
     __tablename__ = "card_account"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('active','delinquent','closed','charged_off','fraud')", name="status_known"
-        ),
+        CheckConstraint(one_of("status", AccountStatus), name="status_known"),
         CheckConstraint("length(region_code) = 6", name="region_code_six_digits"),
         CheckConstraint(
             "credit_limit_fen >= 0 AND principal_balance_fen >= 0 AND interest_balance_fen >= 0 "
@@ -315,7 +332,7 @@ class Installment(Base):
     __tablename__ = "installment"
     __table_args__ = (
         UniqueConstraint("plan_id", "number"),
-        CheckConstraint("status IN ('due','paid','paid_late','missed')", name="status_known"),
+        CheckConstraint(one_of("status", InstallmentStatus), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -337,11 +354,7 @@ class Installment(Base):
 
 class FeeWaiver(Base):
     __tablename__ = "fee_waiver"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending_approval','applied','rejected','reversed')", name="status_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("status", WaiverStatus), name="status_known"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("card_account.id"), index=True)
@@ -368,7 +381,7 @@ class Approval(Base):
 
     __tablename__ = "approval"
     __table_args__ = (
-        CheckConstraint("status IN ('pending','approved','rejected')", name="status_known"),
+        CheckConstraint(one_of("status", ApprovalStatus), name="status_known"),
         # A subject cannot be pending twice.
         Index(
             "uq_approval_one_pending",
@@ -406,7 +419,7 @@ class DisasterEvent(Base):
     __table_args__ = (
         CheckConstraint("relief_end >= relief_start", name="window_ordered"),
         CheckConstraint("deferral_months BETWEEN 1 AND 60", name="deferral_months_range"),
-        CheckConstraint("status IN ('open','closed')", name="status_known"),
+        CheckConstraint(one_of("status", DisasterStatus), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -483,8 +496,8 @@ class RegionCodeChange(Base):
 class Scan(Base):
     __tablename__ = "scan"
     __table_args__ = (
-        CheckConstraint("mode IN ('dry_run','enroll')", name="mode_known"),
-        CheckConstraint("status IN ('queued','running','succeeded','failed')", name="status_known"),
+        CheckConstraint(one_of("mode", ScanMode), name="mode_known"),
+        CheckConstraint(one_of("status", ScanStatus), name="status_known"),
         Index("ix_scan_disaster_id", "disaster_id"),
     )
 
@@ -524,7 +537,7 @@ class ScanChunk(Base):
     __tablename__ = "scan_chunk"
     __table_args__ = (
         UniqueConstraint("scan_id", "number"),
-        CheckConstraint("status IN ('pending','running','done','failed')", name="status_known"),
+        CheckConstraint(one_of("status", ChunkStatus), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -568,7 +581,7 @@ class Deferral(Base):
     __tablename__ = "deferral"
     __table_args__ = (
         UniqueConstraint("account_id", "disaster_id"),
-        CheckConstraint("status IN ('active','completed')", name="status_known"),
+        CheckConstraint(one_of("status", DeferralStatus), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -618,9 +631,7 @@ class CreditDispute(Base):
     __table_args__ = (
         # One dispute per account and event; agent-filed cases (no event) are not limited here.
         UniqueConstraint("account_id", "disaster_id"),
-        CheckConstraint(
-            "status IN ('submitted','under_review','corrected','rejected','withdrawn')", name="status_known"
-        ),
+        CheckConstraint(one_of("status", DisputeStatus), name="status_known"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         Index("ix_credit_dispute_status", "status", "due_by"),
     )
@@ -762,7 +773,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "outbox_id"),
-        CheckConstraint("status IN ('pending','delivered','failed')", name="status_known"),
+        CheckConstraint(one_of("status", DeliveryStatus), name="status_known"),
         Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
     )
 

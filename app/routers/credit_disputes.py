@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.deps import PoliciesDep, SessionDep, require
 from app.domain.access import Permission
+from app.domain.disputes import DisputeStatus
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routers.disasters import CSV_RESPONSE, DisasterCode, csv_response, wants_csv
 from app.routing import UnitOfWorkRoute
@@ -18,7 +19,6 @@ from app.schemas.disputes import (
     DisputeCreate,
     DisputeList,
     DisputeRead,
-    DisputeStatusLiteral,
     DisputeTransition,
 )
 from app.services import disputes
@@ -82,7 +82,7 @@ def list_disputes(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Permission.DISPUTE_READ))],
     disaster_code: Annotated[str | None, Query(max_length=64)] = None,
-    status: DisputeStatusLiteral | None = None,
+    status: DisputeStatus | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from app.domain.reasons import AccountStatus
 from app.domain.records import check_statement
 from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel
-
-AccountStatusLiteral = Literal["active", "delinquent", "closed", "charged_off", "fraud"]
 
 
 class StatementRead(ReadModel):
@@ -100,7 +98,7 @@ class AccountUpsert(ApiModel):
 
     customer_ref: str = Field(min_length=1, max_length=64)
     product_code: str = Field(min_length=1, max_length=32)
-    status: AccountStatusLiteral
+    status: AccountStatus
     region_code: str = Field(pattern=r"^\d{6}$")
     opened_on: date
     credit_limit: MoneyIn

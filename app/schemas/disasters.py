@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictInt, StringConstraints, model_validator
 
+from app.domain.statuses import DisasterStatus
 from app.schemas.common import ApiModel, ReadModel, UtcTimestamp
 
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
@@ -59,7 +60,7 @@ class DisasterRead(ReadModel):
     relief_end: date
     deferral_months: int
     region_codes: list[str]
-    status: Literal["open", "closed"]
+    status: DisasterStatus
     version: int
     created_by: str
     created_at: UtcTimestamp

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import Field, model_validator
 
+from app.domain.disputes import DisputeStatus
 from app.schemas.common import ApiModel, ReadModel, UtcTimestamp
-
-DisputeStatusLiteral = Literal["submitted", "under_review", "corrected", "rejected", "withdrawn"]
 
 
 class DisputeBulkRequest(ApiModel):
@@ -43,7 +41,7 @@ class DisputeRead(ReadModel):
     disaster_code: str | None
     bureau: str
     reason_code: str
-    status: DisputeStatusLiteral
+    status: DisputeStatus
     period_start: date
     period_end: date
     submitted_on: date
@@ -63,5 +61,5 @@ class DisputeList(ReadModel):
 
 
 class DisputeTransition(ApiModel):
-    status: DisputeStatusLiteral
+    status: DisputeStatus
     note: str | None = Field(default=None, max_length=2000)

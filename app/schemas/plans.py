@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt
 
+from app.domain.servicing import InstallmentStatus
 from app.schemas.common import ApiModel, MoneyIn, MoneyOut, ReadModel, UtcTimestamp
 
 TermMonths = Field(ge=1, le=600, description="Number of monthly installments (1 to 60 are allowed)")
@@ -56,7 +57,7 @@ class InstallmentRead(ReadModel):
 class PlanInstallmentRead(InstallmentRead):
     """An installment of a plan, with where it stands (DOMAIN.md, "Servicing")."""
 
-    status: Literal["due", "paid", "paid_late", "missed"] = Field(
+    status: InstallmentStatus = Field(
         description="due; paid (covered in full before its miss day, due date + grace days + 1); "
         "paid_late (covered in full on or after it); missed (not covered in full by then)"
     )

@@ -3,17 +3,14 @@ manifest and error."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
+from app.domain.statuses import ScanMode, ScanStatus
 from app.schemas.common import ApiModel, MoneyOut, ReadModel, UtcTimestamp
-
-ScanStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
 class ScanCreate(ApiModel):
-    mode: Literal["dry_run", "enroll"]
+    mode: ScanMode
     policy_version: str | None = Field(
         default=None,
         max_length=32,
@@ -45,7 +42,7 @@ class ScanManifest(ReadModel):
 class ScanRead(ReadModel):
     id: int
     disaster_code: str
-    mode: Literal["dry_run", "enroll"]
+    mode: ScanMode
     status: ScanStatus
     accounts_scanned: int
     accounts_eligible: int

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from app.domain.statuses import DeliveryStatus
 from app.schemas.common import ApiModel, ReadModel, UtcTimestamp
 
 
@@ -37,7 +38,7 @@ class DeliveryRead(ReadModel):
     event_id: str
     type: str
     subject: str
-    status: Literal["pending", "delivered", "failed"]
+    status: DeliveryStatus
     attempts: int
     last_status_code: int | None
     last_error: str | None

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.statuses import ApprovalStatus
 from app.persistence.models import Approval, CardAccount
 from app.services import audit, clock, waivers
 from app.services.errors import Conflict, Forbidden, NotFound
@@ -57,7 +58,7 @@ def _lock_for_decision(session: Session, approval_id: int, actor: Principal) -> 
         raise Forbidden(
             "Maker-checker: nobody may approve or reject their own request.", code="approval.own_request"
         )
-    if approval.status != "pending":
+    if approval.status != ApprovalStatus.PENDING:
         raise Conflict(
             f"Approval {approval_id} is already {approval.status}.",
             code="approval.already_decided",
@@ -108,7 +109,7 @@ def approve(
         raise Conflict(
             f"Approval {approval_id} is for a {approval.subject_type}, which cannot be approved here."
         )
-    _settle(approval, status="approved", actor=actor, note=note)
+    _settle(approval, status=ApprovalStatus.APPROVED, actor=actor, note=note)
     waivers.apply_pending_waiver(session, waiver_id=approval.subject_id, actor=actor, policies=policies)
     _audit_decision(session, approval, actor=actor, note=note)
     return approval
@@ -120,7 +121,7 @@ def reject(session: Session, *, approval_id: int, actor: Principal, note: str | 
     Forbidden for the requester themself; Conflict when it is no longer pending.
     """
     approval = _lock_for_decision(session, approval_id, actor)
-    _settle(approval, status="rejected", actor=actor, note=note)
+    _settle(approval, status=ApprovalStatus.REJECTED, actor=actor, note=note)
     if approval.subject_type == waivers.SUBJECT_TYPE:
         waivers.reject_pending_waiver(session, waiver_id=approval.subject_id, actor=actor, note=note)
     _audit_decision(session, approval, actor=actor, note=note)

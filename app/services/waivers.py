@@ -21,6 +21,7 @@ from app.domain.errors import InvalidWaiver
 from app.domain.events import EventType
 from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason, Program, ReasonCode
+from app.domain.statuses import ApprovalStatus, WaiverStatus
 from app.domain.waivers import (
     authority_window_start,
     decide_waiver_authority,
@@ -85,7 +86,7 @@ def waived_in_authority_window(
     amounts = session.scalars(
         select(FeeWaiver.total_amount).where(
             FeeWaiver.account_id == account_id,
-            FeeWaiver.status == "applied",
+            FeeWaiver.status == WaiverStatus.APPLIED,
             FeeWaiver.applied_at >= since,
             same_person,
         )
@@ -110,7 +111,7 @@ def _apply(
     account.fee_balance = account.fee_balance - waiver.fee_amount
     account.interest_balance = account.interest_balance - waiver.interest_amount
     account.updated_at = clock.utcnow()
-    waiver.status = "applied"
+    waiver.status = WaiverStatus.APPLIED
     waiver.applied_at = clock.utcnow()
     waiver.applied_on = clock.today(session)
     session.flush()
@@ -222,7 +223,7 @@ def request_waiver(
     )
     waiver = FeeWaiver(
         account_id=account.id,
-        status="pending_approval",
+        status=WaiverStatus.PENDING_APPROVAL,
         fee_amount=parts.fee_waived,
         interest_amount=parts.interest_waived,
         total_amount=parts.total,
@@ -254,7 +255,7 @@ def request_waiver(
             subject_type=SUBJECT_TYPE,
             subject_id=waiver.id,
             account_id=account.id,
-            status="pending",
+            status=ApprovalStatus.PENDING,
             amount=waiver.total_amount,
             why=str(authority.why),
             requested_by=actor.actor,
@@ -317,7 +318,7 @@ def apply_pending_waiver(
     Conflict when the waiver is not pending, or no longer fits the account's balances.
     """
     waiver = _lock_waiver(session, waiver_id)
-    if waiver.status != "pending_approval":
+    if waiver.status != WaiverStatus.PENDING_APPROVAL:
         raise Conflict(
             f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.",
             code="waiver.not_pending",
@@ -336,13 +337,13 @@ def reject_pending_waiver(
 ) -> FeeWaiver:
     """Mark a waiting waiver rejected (called by the approver's decision); balances are untouched."""
     waiver = _lock_waiver(session, waiver_id)
-    if waiver.status != "pending_approval":
+    if waiver.status != WaiverStatus.PENDING_APPROVAL:
         raise Conflict(
             f"Fee waiver {waiver_id} is {waiver.status}, not waiting for approval.",
             code="waiver.not_pending",
             params={"id": waiver_id, "status": waiver.status},
         )
-    waiver.status = "rejected"
+    waiver.status = WaiverStatus.REJECTED
     session.flush()
     emit_waiver_event(session, waiver)
     audit.record(
@@ -363,7 +364,7 @@ def reverse_waiver(session: Session, *, waiver_id: int, actor: Principal, note: 
     Conflict when the waiver is not applied (pending, rejected or already reversed).
     """
     waiver = _lock_waiver(session, waiver_id)
-    if waiver.status != "applied":
+    if waiver.status != WaiverStatus.APPLIED:
         raise Conflict(
             f"Fee waiver {waiver_id} is {waiver.status}; only an applied waiver can be reversed.",
             code="waiver.not_applied",
@@ -374,7 +375,7 @@ def reverse_waiver(session: Session, *, waiver_id: int, actor: Principal, note: 
     account.fee_balance = account.fee_balance + waiver.fee_amount
     account.interest_balance = account.interest_balance + waiver.interest_amount
     account.updated_at = clock.utcnow()
-    waiver.status = "reversed"
+    waiver.status = WaiverStatus.REVERSED
     waiver.reversed_at = clock.utcnow()
     waiver.reversed_on = clock.today(session)
     session.flush()
