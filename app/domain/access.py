@@ -42,6 +42,7 @@ class Permission(StrEnum):
     DISPUTE_TRANSITION = "dispute:transition"
     AUDIT_READ = "audit:read"
     KEY_MANAGE = "key:manage"
+    USER_MANAGE = "user:manage"
     BUSINESS_DATE_READ = "business_date:read"
     BUSINESS_DATE_MANAGE = "business_date:manage"
     SERVICING_RUN = "servicing:run"
@@ -95,6 +96,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DISPUTE_TRANSITION: frozenset({S}),
     Permission.AUDIT_READ: frozenset({AU, AD}),
     Permission.KEY_MANAGE: frozenset({AD}),
+    Permission.USER_MANAGE: frozenset({AD}),
     Permission.BUSINESS_DATE_READ: frozenset(Role),
     Permission.BUSINESS_DATE_MANAGE: frozenset({AD}),
     Permission.SERVICING_RUN: frozenset({B}),

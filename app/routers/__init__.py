@@ -23,6 +23,7 @@ from app.routers import (
     region_code_changes,
     scans,
     servicing_runs,
+    users,
     waivers,
     webhooks,
 )
@@ -48,4 +49,5 @@ ALL_ROUTERS: list[APIRouter] = [
     webhooks.router,
     instructions.router,
     contacts.router,
+    users.router,
 ]

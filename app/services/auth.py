@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -302,6 +302,45 @@ def get_user_by_name(session: Session, username: str) -> AgentUser:
     if user is None:
         raise NotFound(f"no user named {username!r}")
     return user
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+    sessions_open: int
+
+
+def list_users(session: Session, *, now: datetime, max_age: timedelta, idle: timedelta) -> list[UserView]:
+    """Every agent-UI user by name, with the sessions of theirs that would still let them in now
+    (not ended, within the absolute and idle limits)."""
+    live = (
+        select(AgentSession.user_id, func.count().label("open"))
+        .where(
+            AgentSession.ended_at.is_(None),
+            AgentSession.created_at > now - max_age,
+            AgentSession.last_seen_at > now - idle,
+        )
+        .group_by(AgentSession.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(AgentUser, func.coalesce(live.c.open, 0))
+        .outerjoin(live, live.c.user_id == AgentUser.id)
+        .order_by(AgentUser.username)
+    ).all()
+    return [
+        UserView(
+            username=user.username,
+            role=user.role,
+            created_at=user.created_at,
+            disabled_at=user.disabled_at,
+            sessions_open=int(open_count),
+        )
+        for user, open_count in rows
+    ]
 
 
 def disable_user(session: Session, *, username: str, actor: Principal = SYSTEM) -> AgentUser:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import core_connection
 from app.domain.dates import business_date
 from app.persistence.models import BusinessDatePin
 from app.settings import get_settings
@@ -23,9 +24,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Built once: every request reads it, and building a select costs more than running it.
+_PINNED_ON = select(BusinessDatePin.pinned_on).where(BusinessDatePin.id == 1)
+
+
 def pinned_date(session: Session) -> date | None:
     """The date an admin pinned, if any."""
-    return session.execute(select(BusinessDatePin.pinned_on).where(BusinessDatePin.id == 1)).scalar()
+    pinned: date | None = core_connection(session).execute(_PINNED_ON).scalar()
+    return pinned
 
 
 def today(session: Session) -> date:

@@ -43,6 +43,7 @@ BIN = Path(sys.executable).parent
 SCRATCH_DATABASE = "hardship_bench_api"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET_KEY = "benchmark-secret-key-not-for-production"
+AUDIT_KEY = "benchmark-audit-key-not-for-production"
 POOL_SIZE = Settings.model_fields["db_pool_size"].default
 MAX_OVERFLOW = Settings.model_fields["db_max_overflow"].default
 ENDPOINTS = ("account", "eligibility", "quote")
@@ -233,7 +234,10 @@ def main() -> None:
         **os.environ,
         "HARDSHIP_DATABASE_URL": url,
         "HARDSHIP_SECRET_KEY": SECRET_KEY,
-        "HARDSHIP_ENVIRONMENT": "production",
+        "HARDSHIP_AUDIT_KEY": AUDIT_KEY,
+        # the demo portfolio is loaded outside production (`hardship demo` refuses to run there);
+        # the servers below run as production does
+        "HARDSHIP_ENVIRONMENT": "development",
         "CEILING_DATABASE_URL": url,
         # the same pool as the service's (app/settings.py defaults, or what the environment sets)
         "CEILING_POOL_SIZE": os.environ.get("HARDSHIP_DB_POOL_SIZE", str(POOL_SIZE)),
@@ -255,12 +259,13 @@ def main() -> None:
         .splitlines()[-1]
     )
 
+    serving = {**env, "HARDSHIP_ENVIRONMENT": "production"}
     results: list[Result] = []
     for workers in args.workers:
         app_port, ceiling_port = free_port(), free_port()
         service = start(
             [str(BIN / "hardship"), "serve", "--port", str(app_port), "--workers", str(workers)],
-            env,
+            serving,
             app_port,
             "/healthz",
         )
