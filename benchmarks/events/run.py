@@ -58,7 +58,7 @@ def fresh_database(kind: str, data: Path, admin_url: str | None) -> str:
 
 
 def sh(url: str, *args: str) -> None:
-    env = {**os.environ, "HARDSHIP_DATABASE_URL": url, "HARDSHIP_SECRET_KEY": "bench-secret-key-0123456789"}
+    env = {**os.environ, "HARDSHIP_DATABASE_URL": url, "HARDSHIP_SECRET_KEY": "bench-secret-key-0123456789-not-for-production"}
     subprocess.run([HARDSHIP, *args], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
@@ -81,7 +81,7 @@ def main() -> None:
         (args.data / "statements.csv").rename(args.data / f"statements-{args.accounts}.csv")
     url = fresh_database(args.database, args.data, args.postgres_admin_url)
     os.environ["HARDSHIP_DATABASE_URL"] = url
-    os.environ.setdefault("HARDSHIP_SECRET_KEY", "bench-secret-key-0123456789")
+    os.environ.setdefault("HARDSHIP_SECRET_KEY", "bench-secret-key-0123456789-not-for-production")
     started = time.monotonic()
     sh(url, "db", "upgrade")
     sh(url, "import", "accounts", str(args.data / f"accounts-{args.accounts}.csv"))
