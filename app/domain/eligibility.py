@@ -199,6 +199,7 @@ def evaluate_disaster_deferral(
     already_enrolled: bool,
     today: date | None = None,
     lang: str = "zh",
+    region_covered: bool | None = None,
 ) -> Decision:
     """Judge a disaster payment deferral for one event (DOMAIN.md, "Disaster deferral: who is eligible").
 
@@ -211,11 +212,16 @@ def evaluate_disaster_deferral(
     arithmetic"): no statement of the window whose new due date would leave the calendar, and, when
     ``today`` (the business date) is given, no delinquency starting after it.
     The offer, when eligible, is the DeferralResult with the amounts.
+
+    ``region_covered`` is ``is_covered`` of the account's region code for this event and policy,
+    when the caller already knows it: a scan judges each distinct region code once, not each account.
     """
     rules = policy.disaster
     statement_list = tuple(statements)
     failed: list[ReasonCode] = []
-    if not is_covered(account.region_code, event.region_codes, policy.region_code_changes):
+    if region_covered is None:
+        region_covered = is_covered(account.region_code, event.region_codes, policy.region_code_changes)
+    if not region_covered:
         failed.append(ReasonCode.REGION_NOT_AFFECTED)
     if account.status not in rules.eligible_statuses:
         failed.append(ReasonCode.ACCOUNT_STATUS_INELIGIBLE)

@@ -56,6 +56,7 @@ from app.domain.eligibility import evaluate_disaster_deferral
 from app.domain.model import Statement
 from app.domain.money import ZERO
 from app.domain.reasons import ReasonCode
+from app.domain.regions import is_covered
 from app.jobs.context import ScanContext, covered, load_context, resolve_policy
 from app.jobs.deferral_writes import extend_deferrals as _extend_deferrals
 from app.jobs.deferral_writes import insert_deferrals as _insert_deferrals
@@ -347,10 +348,17 @@ def _decide(ctx: ScanContext, batch: _Batch) -> _Decided:
     """Judge each account with the pure domain rules, exactly as the eligibility endpoint does."""
     enroll = ctx.scan.mode == "enroll"
     decided = _Decided({}, {}, {})
+    # A chunk's accounts share a few region codes: each is judged once (the same domain rule).
+    coverage: dict[str, bool] = {}
     for account_id, *account_values in batch.accounts:
         account = account_value(*account_values)
         account_statements = batch.statements.get(account_id, [])
         enrolled_before = batch.existing.get(account_id)
+        region_covered = coverage.get(account.region_code)
+        if region_covered is None:
+            region_covered = coverage[account.region_code] = is_covered(
+                account.region_code, ctx.event.region_codes, ctx.policy.region_code_changes
+            )
         decision = evaluate_disaster_deferral(
             account,
             account_statements,
@@ -358,6 +366,7 @@ def _decide(ctx: ScanContext, batch: _Batch) -> _Decided:
             policy=ctx.policy,
             already_enrolled=enrolled_before is not None,
             today=ctx.today,
+            region_covered=region_covered,
         )
         offer = decision.offer if isinstance(decision.offer, DeferralResult) else None
         decided.verdicts[account_id] = _Verdict(
@@ -384,6 +393,7 @@ def _decide(ctx: ScanContext, batch: _Batch) -> _Decided:
                 policy=ctx.policy,
                 already_enrolled=False,
                 today=ctx.today,
+                region_covered=region_covered,
             )
             if isinstance(again.offer, DeferralResult):
                 decided.extensions[account_id] = (enrolled_before[0], again.offer)

@@ -428,3 +428,17 @@ def test_decisions_are_deterministic() -> None:
     assert judge_installment(monthly_income=Decimal("3000.00")) == judge_installment(
         monthly_income=Decimal("3000.00")
     )
+
+
+@pytest.mark.parametrize("region", ["622901", "622900", "620000", "110101", "62290X"])
+@pytest.mark.parametrize("status", ["active", "closed"])
+def test_a_region_judged_once_gives_the_decision_judged_per_account(region: str, status: str) -> None:
+    """A scan passes ``region_covered`` from one is_covered call per distinct region code."""
+    from app.domain.regions import is_covered
+
+    account = make_account(region_code=region, status=status)
+    covered = is_covered(region, EVENT.region_codes, POLICY.region_code_changes)
+    given = evaluate_disaster_deferral(
+        account, STATEMENTS, EVENT, policy=POLICY, already_enrolled=False, lang="en", region_covered=covered
+    )
+    assert given == judge_deferral(account)
