@@ -211,7 +211,7 @@ def service_plan(
 
     window_end = as_of if ended_on is None else min(as_of, ended_on)
     ordered = _plan_payments(payments, start_on=start_on, until=window_end)
-    covered = _cover_days(targets, [(paid_on, fen) for paid_on, fen in ordered])
+    covered = _cover_days(targets, ordered)
     broken_on, break_rule = break_day(miss_days, covered, until=window_end, rules=rules)
     completed_on = covered[-1] if broken_on is None else None
 
