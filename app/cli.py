@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,13 @@ from app.domain.access import Role
 from app.services import audit, auth, imports
 from app.services.errors import ServiceError
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.services.policies import PolicyStore
+    from app.services.scans import ScanView
+    from app.settings import Settings
 
 cli = typer.Typer(help="Credit-card hardship relief service.", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -361,61 +368,28 @@ def scan(
 
     With HARDSHIP_SCAN_EXECUTOR=inline (default) this process runs the chunks; with celery the
     `hardship worker` processes do, and this command follows the progress."""
-    import getpass
-    import time
-
-    from app.domain.access import Role
     from app.jobs import wait_for_inline_scans
-    from app.services import scans
     from app.services.policies import PolicyStore
-    from app.services.principal import Principal
 
     if resume is None and dry_run == enroll:
         fail("give exactly one of --dry-run and --enroll")
     settings = get_settings()
     engine = get_engine(settings)
     policies = PolicyStore.load(settings.policy_dir)
-    actor = Principal(kind="cli", id=0, name=getpass.getuser() or "cli", role=Role.BATCH_OPERATOR)
-    try:
-        with unit_of_work(engine) as session:
-            if resume is not None:
-                started = scans.resume_scan(
-                    session, scan_id=resume, actor=actor, policies=policies, settings=settings
-                )
-            else:
-                started = scans.start_scan(
-                    session,
-                    disaster_code=code,
-                    mode="enroll" if enroll else "dry_run",
-                    actor=actor,
-                    policies=policies,
-                    draft_policy_version=policy_version,
-                    settings=settings,
-                )
-            scan_id = started.id
-    except ServiceError as exc:
-        fail(exc.detail)
+    scan_id = _queue_scan(
+        engine,
+        settings,
+        policies,
+        code=code,
+        mode="enroll" if enroll else "dry_run",
+        policy_version=policy_version,
+        resume=resume,
+    )
     err.print(f"scan {scan_id} queued ({settings.scan_executor} executor)")
     if not wait:
         print(scan_id)
         return
-    with Progress(
-        TextColumn(f"scan {scan_id}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} chunks"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not sys.stderr.isatty(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("scan", total=None)
-        while True:
-            with unit_of_work(engine) as session:
-                view = scans.get_scan(session, scan_id, policies=policies)
-            progress.update(task, total=view.chunks_total or None, completed=view.chunks_done)
-            if view.status in ("succeeded", "failed"):
-                break
-            time.sleep(0.5)
+    view = _follow_scan(engine, policies, scan_id)
     wait_for_inline_scans(10)
     for name in (
         "status",
@@ -433,6 +407,70 @@ def scan(
     if view.status != "succeeded":
         err.print(f"[red]scan failed:[/red] {view.error}", highlight=False)
         raise typer.Exit(1)
+
+
+def _queue_scan(
+    engine: Engine,
+    settings: Settings,
+    policies: PolicyStore,
+    *,
+    code: str,
+    mode: str,
+    policy_version: str | None,
+    resume: int | None,
+) -> int:
+    """Start a scan (or resume the scan ``resume``) as the batch operator at this terminal: its id."""
+    import getpass
+
+    from app.services import scans
+    from app.services.principal import Principal
+
+    actor = Principal(kind="cli", id=0, name=getpass.getuser() or "cli", role=Role.BATCH_OPERATOR)
+    try:
+        with unit_of_work(engine) as session:
+            if resume is not None:
+                started = scans.resume_scan(
+                    session, scan_id=resume, actor=actor, policies=policies, settings=settings
+                )
+            else:
+                started = scans.start_scan(
+                    session,
+                    disaster_code=code,
+                    mode=mode,
+                    actor=actor,
+                    policies=policies,
+                    draft_policy_version=policy_version,
+                    settings=settings,
+                )
+            scan_id = started.id
+    except ServiceError as exc:
+        fail(exc.detail)
+    return scan_id
+
+
+def _follow_scan(engine: Engine, policies: PolicyStore, scan_id: int) -> ScanView:
+    """Show the scan's progress (chunks done) until it succeeds or fails; its final view."""
+    import time
+
+    from app.services import scans
+
+    with Progress(
+        TextColumn(f"scan {scan_id}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} chunks"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scan", total=None)
+        while True:
+            with unit_of_work(engine) as session:
+                view = scans.get_scan(session, scan_id, policies=policies)
+            progress.update(task, total=view.chunks_total or None, completed=view.chunks_done)
+            if view.status in ("succeeded", "failed"):
+                return view
+            time.sleep(0.5)
 
 
 @cli.command("worker")

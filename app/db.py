@@ -133,9 +133,10 @@ def core_connection(session: Session) -> Connection:
 
 
 @contextmanager
-def unit_of_work(engine: Engine) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
-    session = session_factory(engine)()
+def unit_of_work(source: Engine | sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: a session (of the engine, or made by the factory) that commits when the block
+    succeeds and rolls back when it raises."""
+    session = session_factory(source)() if isinstance(source, Engine) else source()
     try:
         yield session
         session.commit()

@@ -55,6 +55,15 @@ PROBLEM_TABLE: list[tuple[type[BaseException], int, str, str]] = [
     (DomainError, 422, "invalid-input", "Invalid input"),
 ]
 
+
+def problem_for(exc: BaseException) -> tuple[int, str, str] | None:
+    """The table's (status, type slug, title) for an error; None for an error it does not name."""
+    for cls, status, slug, title in PROBLEM_TABLE:
+        if isinstance(exc, cls):
+            return status, slug, title
+    return None
+
+
 HTTP_TITLES = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Authentication required"),
@@ -152,19 +161,20 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
 
 
 async def handle_known_error(request: Request, exc: Exception) -> JSONResponse:
-    for cls, status, slug, title in PROBLEM_TABLE:
-        if isinstance(exc, cls):
-            if isinstance(exc, service_errors.Refused):
-                reasons = [{"code": r.code, "message": r.message} for r in exc.reasons]
-                return problem_response(
-                    request, status, exc.detail, slug=slug, title=title, reasons=reasons, extra=exc.extra
-                )
-            errors = None
-            if isinstance(exc, service_errors.InvalidInput) and exc.errors:
-                errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-            detail = getattr(exc, "detail", None) or str(exc) or title
-            return problem_response(request, status, detail, slug=slug, title=title, errors=errors)
-    raise exc
+    problem = problem_for(exc)
+    if problem is None:
+        raise exc
+    status, slug, title = problem
+    if isinstance(exc, service_errors.Refused):
+        reasons = [{"code": r.code, "message": r.message} for r in exc.reasons]
+        return problem_response(
+            request, status, exc.detail, slug=slug, title=title, reasons=reasons, extra=exc.extra
+        )
+    errors = None
+    if isinstance(exc, service_errors.InvalidInput) and exc.errors:
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+    detail = getattr(exc, "detail", None) or str(exc) or title
+    return problem_response(request, status, detail, slug=slug, title=title, errors=errors)
 
 
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:

@@ -189,6 +189,59 @@ def _money(
     )
 
 
+def deferral_instructions(span: DeferralSpan, on: date) -> list[Instruction]:
+    """SUSPEND_COLLECTIONS on the day the deferral was granted (with no end date: an extension may
+    move it), RESUME_COLLECTIONS on the day it ends."""
+    rows = []
+    if span.granted_on == on:
+        rows.append(
+            _bare(
+                SourceType.DEFERRAL, span.deferral_id, span.account_ref, Action.SUSPEND_COLLECTIONS, on, None
+            )
+        )
+    if span.end_on == on:
+        rows.append(
+            _bare(
+                SourceType.DEFERRAL, span.deferral_id, span.account_ref, Action.RESUME_COLLECTIONS, on, None
+            )
+        )
+    return rows
+
+
+def waiver_instructions(waiver: WaiverRecord, on: date) -> list[Instruction]:
+    """CREDIT_FEES and CREDIT_INTEREST (those above zero) on the day the waiver was applied;
+    REVERSE_CREDIT of both on the day it was reversed."""
+    rows = []
+    source, source_id, account_ref = SourceType.FEE_WAIVER, waiver.waiver_id, waiver.account_ref
+    if waiver.applied_on == on:
+        if waiver.fee_amount > ZERO:
+            rows.append(_money(source, source_id, account_ref, Action.CREDIT_FEES, on, waiver.fee_amount))
+        if waiver.interest_amount > ZERO:
+            rows.append(
+                _money(source, source_id, account_ref, Action.CREDIT_INTEREST, on, waiver.interest_amount)
+            )
+    if waiver.reversed_on == on:
+        credited = waiver.fee_amount + waiver.interest_amount
+        rows.append(_money(source, source_id, account_ref, Action.REVERSE_CREDIT, on, credited))
+    return rows
+
+
+def plan_instructions(plan: PlanRecord, on: date) -> list[Instruction]:
+    """START_PLAN (its principal) and SUSPEND_COLLECTIONS, both until the last due date, on the day a
+    plan that went ahead starts; END_PLAN (what is outstanding) and RESUME_COLLECTIONS on the day it
+    completed, broke or was cancelled."""
+    rows = []
+    source, source_id, account_ref = SourceType.INSTALLMENT_PLAN, plan.plan_id, plan.account_ref
+    if plan.start_on == on and plan.status not in ("pending_approval", "rejected"):
+        start = _money(source, source_id, account_ref, Action.START_PLAN, on, plan.principal_amount)
+        rows.append(_with_end(start, plan.last_due_on))
+        rows.append(_bare(source, source_id, account_ref, Action.SUSPEND_COLLECTIONS, on, plan.last_due_on))
+    if plan.ended_on == on and plan.status in ("completed", "broken", "cancelled"):
+        rows.append(_money(source, source_id, account_ref, Action.END_PLAN, on, plan.outstanding))
+        rows.append(_bare(source, source_id, account_ref, Action.RESUME_COLLECTIONS, on, None))
+    return rows
+
+
 def instructions_for(
     on: date,
     *,
@@ -203,73 +256,12 @@ def instructions_for(
     for line in lines:
         if line.granted_on == on:
             rows.extend(line_instructions(line))
-    deferral = SourceType.DEFERRAL
     for span in deferrals:
-        if span.granted_on == on:
-            # No end date here: an extension may move it; RESUME_COLLECTIONS comes on the day itself.
-            rows.append(
-                _bare(deferral, span.deferral_id, span.account_ref, Action.SUSPEND_COLLECTIONS, on, None)
-            )
-        if span.end_on == on:
-            rows.append(
-                _bare(deferral, span.deferral_id, span.account_ref, Action.RESUME_COLLECTIONS, on, None)
-            )
-    waiver_source = SourceType.FEE_WAIVER
+        rows.extend(deferral_instructions(span, on))
     for waiver in waivers:
-        if waiver.applied_on == on:
-            if waiver.fee_amount > ZERO:
-                rows.append(
-                    _money(
-                        waiver_source,
-                        waiver.waiver_id,
-                        waiver.account_ref,
-                        Action.CREDIT_FEES,
-                        on,
-                        waiver.fee_amount,
-                    )
-                )
-            if waiver.interest_amount > ZERO:
-                rows.append(
-                    _money(
-                        waiver_source,
-                        waiver.waiver_id,
-                        waiver.account_ref,
-                        Action.CREDIT_INTEREST,
-                        on,
-                        waiver.interest_amount,
-                    )
-                )
-        if waiver.reversed_on == on:
-            credited = waiver.fee_amount + waiver.interest_amount
-            rows.append(
-                _money(
-                    waiver_source, waiver.waiver_id, waiver.account_ref, Action.REVERSE_CREDIT, on, credited
-                )
-            )
-    plan_source = SourceType.INSTALLMENT_PLAN
+        rows.extend(waiver_instructions(waiver, on))
     for plan in plans:
-        if plan.start_on == on and plan.status not in ("pending_approval", "rejected"):
-            start = _money(
-                plan_source, plan.plan_id, plan.account_ref, Action.START_PLAN, on, plan.principal_amount
-            )
-            rows.append(_with_end(start, plan.last_due_on))
-            rows.append(
-                _bare(
-                    plan_source,
-                    plan.plan_id,
-                    plan.account_ref,
-                    Action.SUSPEND_COLLECTIONS,
-                    on,
-                    plan.last_due_on,
-                )
-            )
-        if plan.ended_on == on and plan.status in ("completed", "broken", "cancelled"):
-            rows.append(
-                _money(plan_source, plan.plan_id, plan.account_ref, Action.END_PLAN, on, plan.outstanding)
-            )
-            rows.append(
-                _bare(plan_source, plan.plan_id, plan.account_ref, Action.RESUME_COLLECTIONS, on, None)
-            )
+        rows.extend(plan_instructions(plan, on))
     rows.sort(
         key=lambda r: (
             r.account_ref,

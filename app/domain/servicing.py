@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 from app.domain.dates import add_days
 from app.domain.errors import DomainError
@@ -49,6 +49,8 @@ __all__ = [
     "PlanServicing",
     "ReceivedPayment",
     "ScheduledInstallment",
+    "break_day",
+    "installment_status",
     "miss_day",
     "service_deferral",
     "service_plan",
@@ -204,79 +206,26 @@ def service_plan(
     """
     schedule = _checked_schedule(installments)
     amounts = [_positive_fen(item.amount, f"installment {item.number}") for item in schedule]
-    targets: list[int] = []
-    running_target = 0
-    for fen in amounts:
-        running_target += fen
-        targets.append(running_target)
+    targets = list(accumulate(amounts))
     miss_days = [miss_day(item.due_date, rules.grace_days) for item in schedule]
 
     window_end = as_of if ended_on is None else min(as_of, ended_on)
-    ordered = sorted(
-        (
-            (paid.paid_on, paid.payment_ref, _positive_fen(paid.amount, f"payment {paid.payment_ref}"))
-            for paid in payments
-            if start_on <= paid.paid_on <= window_end
-        ),
-        key=lambda item: (item[0], item[1]),
-    )
-    covered = _cover_days(targets, [(paid_on, fen) for paid_on, _, fen in ordered])
-
-    # The break: walk the miss days that have come, in order.
-    broken_on: date | None = None
-    break_rule: BreakRule | None = None
-    consecutive = total = 0
-    for k, day in enumerate(miss_days):
-        if day > window_end:
-            break
-        cover = covered[k]
-        if cover is not None and cover < day:
-            consecutive = 0
-            continue
-        consecutive += 1
-        total += 1
-        if consecutive >= rules.break_after_consecutive_missed:
-            broken_on, break_rule = day, BreakRule.CONSECUTIVE
-            break
-        if total >= rules.break_after_total_missed:
-            broken_on, break_rule = day, BreakRule.TOTAL
-            break
+    ordered = _plan_payments(payments, start_on=start_on, until=window_end)
+    covered = _cover_days(targets, ordered)
+    broken_on, break_rule = break_day(miss_days, covered, until=window_end, rules=rules)
     completed_on = covered[-1] if broken_on is None else None
 
     # Judge everything as of the end day once the plan has ended: later payments are not its own.
     end_day = broken_on or completed_on
     judged_on = window_end if end_day is None else min(window_end, end_day)
-    own = [fen for paid_on, _, fen in ordered if paid_on <= judged_on]
-    payments_fen = sum(own)
+    payments_fen = sum(fen for paid_on, fen in ordered if paid_on <= judged_on)
     scheduled_fen = targets[-1]
     paid_fen = min(payments_fen, scheduled_fen)
-
     # A completed plan's installments are all settled: each one counts as judged (paid or paid_late).
     settled = broken_on is None and completed_on is not None
-    states: list[InstallmentServicing] = []
-    before = 0
-    misses = streak = judged = 0
-    for k, item in enumerate(schedule):
-        paid_part = max(0, min(amounts[k], payments_fen - before))
-        before = targets[k]
-        cover = covered[k]
-        if cover is not None and cover > judged_on:
-            cover = None
-        day = miss_days[k]
-        if cover is not None:
-            status = InstallmentStatus.PAID if cover < day else InstallmentStatus.PAID_LATE
-        elif judged_on >= day:
-            status = InstallmentStatus.MISSED
-        else:
-            status = InstallmentStatus.DUE
-        if day <= judged_on or settled:
-            judged += 1
-            if status is InstallmentStatus.PAID:
-                streak = 0
-            else:
-                misses += 1
-                streak += 1
-        states.append(InstallmentServicing(item.number, status, from_fen(paid_part), day, cover))
+    judgement = _judge_installments(
+        schedule, amounts, miss_days, covered, payments_fen=payments_fen, judged_on=judged_on, settled=settled
+    )
 
     if broken_on is not None:
         status_of_plan = PlanStatus.BROKEN
@@ -293,11 +242,106 @@ def service_plan(
         outstanding=from_fen(scheduled_fen - paid_fen),
         unapplied=from_fen(payments_fen - paid_fen) if payments_fen > paid_fen else ZERO,
         payments_total=from_fen(payments_fen),
-        misses=misses,
-        consecutive_misses=streak,
-        judged=judged,
-        installments=tuple(states),
+        misses=judgement.misses,
+        consecutive_misses=judgement.streak,
+        judged=judgement.judged,
+        installments=judgement.installments,
     )
+
+
+def _plan_payments(
+    payments: Iterable[ReceivedPayment], *, start_on: date, until: date
+) -> list[tuple[date, int]]:
+    """The plan's payments (dated from ``start_on`` to ``until``) as (paid_on, fen), in the order they
+    are applied: by (``paid_on``, ``payment_ref``)."""
+    ordered = sorted(
+        (
+            (paid.paid_on, paid.payment_ref, _positive_fen(paid.amount, f"payment {paid.payment_ref}"))
+            for paid in payments
+            if start_on <= paid.paid_on <= until
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    return [(paid_on, fen) for paid_on, _, fen in ordered]
+
+
+def break_day(
+    miss_days: Sequence[date], covered: Sequence[date | None], *, until: date, rules: ServicingPolicy
+) -> tuple[date | None, BreakRule | None]:
+    """The day the plan breaks and the rule that breaks it, if that day has come by ``until``.
+
+    Walks the miss days that have come, in order: an installment not covered (``covered``: the day
+    each one was covered in full, or None) before its miss day is a miss on that day; the plan breaks
+    on the first miss at which the misses in a row reach ``break_after_consecutive_missed`` or all
+    misses reach ``break_after_total_missed`` (one covered in time resets the count in a row)."""
+    consecutive = total = 0
+    for k, day in enumerate(miss_days):
+        if day > until:
+            break
+        cover = covered[k]
+        if cover is not None and cover < day:
+            consecutive = 0
+            continue
+        consecutive += 1
+        total += 1
+        if consecutive >= rules.break_after_consecutive_missed:
+            return day, BreakRule.CONSECUTIVE
+        if total >= rules.break_after_total_missed:
+            return day, BreakRule.TOTAL
+    return None, None
+
+
+def installment_status(covered_on: date | None, miss_on: date, judged_on: date) -> InstallmentStatus:
+    """An installment judged on ``judged_on``: paid when covered in full before its miss day
+    ``miss_on``, paid_late when covered on or after it, missed when not covered and the miss day has
+    come, due otherwise (``covered_on``: the day it was covered in full by then, or None)."""
+    if covered_on is not None:
+        return InstallmentStatus.PAID if covered_on < miss_on else InstallmentStatus.PAID_LATE
+    if judged_on >= miss_on:
+        return InstallmentStatus.MISSED
+    return InstallmentStatus.DUE
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    installments: tuple[InstallmentServicing, ...]
+    misses: int
+    streak: int
+    judged: int
+
+
+def _judge_installments(
+    schedule: Sequence[ScheduledInstallment],
+    amounts: Sequence[int],
+    miss_days: Sequence[date],
+    covered: Sequence[date | None],
+    *,
+    payments_fen: int,
+    judged_on: date,
+    settled: bool,
+) -> _Judgement:
+    """Each installment's status and paid part as of ``judged_on``, and the misses among those
+    judged (their miss day has come, or all of a settled plan): in all, and in a row at the end."""
+    states: list[InstallmentServicing] = []
+    before = 0
+    misses = streak = judged = 0
+    for k, item in enumerate(schedule):
+        paid_part = max(0, min(amounts[k], payments_fen - before))
+        before += amounts[k]
+        cover = covered[k]
+        if cover is not None and cover > judged_on:
+            cover = None
+        day = miss_days[k]
+        status = installment_status(cover, day, judged_on)
+        if day <= judged_on or settled:
+            judged += 1
+            if status is InstallmentStatus.PAID:
+                streak = 0
+            else:
+                misses += 1
+                streak += 1
+        states.append(InstallmentServicing(item.number, status, from_fen(paid_part), day, cover))
+    return _Judgement(tuple(states), misses, streak, judged)
 
 
 def service_deferral(new_due_dates: Iterable[date], *, as_of: date) -> DeferralServicing:

@@ -1,5 +1,5 @@
 """The lifecycles of the records the service keeps, one StrEnum each.  The database CHECK constraints
-(app/persistence/models.py) and the JSON schemas (app/schemas) are made from these, so a status is
+(app/persistence/models/) and the JSON schemas (app/schemas) are made from these, so a status is
 spelled in one place.  Statuses owned by a rule live beside it: AccountStatus (app.domain.reasons),
 PlanStatus (app.domain.installments), InstallmentStatus (app.domain.servicing), DisputeStatus
 (app.domain.disputes)."""

@@ -222,31 +222,15 @@ def declare_event(
     occurred_on <= relief_start <= relief_end (the relief starts no earlier than the disaster);
     1 to 60 deferral months.
     """
-    errors: list[FieldError] = []
-    if not CODE_PATTERN.match(code or ""):
-        errors.append(
-            FieldError("code", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-        )
-    if not (name or "").strip() or len(name) > 200:
-        errors.append(FieldError("name", "1 to 200 characters"))
-    if not (kind or "").strip() or len(kind) > 32:
-        errors.append(FieldError("kind", "1 to 32 characters"))
-    if relief_end < relief_start:
-        errors.append(FieldError("relief_end", "must not be before relief_start"))
-    if relief_start < occurred_on:
-        errors.append(FieldError("relief_start", "must not be before occurred_on"))
-    if errors:
-        raise InvalidInput("The disaster has invalid fields: " + ", ".join(e.field for e in errors), errors)
-    _validate_months(deferral_months, "deferral_months")
-    codes = _validate_region_codes(region_codes, "region_codes", allow_empty=False)
-    # The domain checks its own invariants too (InvalidEvent -> 422).
-    DomainEvent(
+    codes = _checked_declaration(
         code=code,
+        name=name,
+        kind=kind,
         occurred_on=occurred_on,
         relief_start=relief_start,
         relief_end=relief_end,
         deferral_months=deferral_months,
-        region_codes=tuple(codes),
+        region_codes=region_codes,
     )
     if session.scalar(select(DisasterEvent.id).where(DisasterEvent.code == code)) is not None:
         raise Conflict(f"A disaster with code {code!r} already exists.")
@@ -285,6 +269,48 @@ def declare_event(
         after=view.snapshot(),
     )
     return view
+
+
+def _checked_declaration(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    occurred_on: date,
+    relief_start: date,
+    relief_end: date,
+    deferral_months: int,
+    region_codes: Sequence[str],
+) -> list[str]:
+    """The declaration's region codes, once every field is checked (InvalidInput naming the fields
+    that are not valid; the domain's InvalidEvent for its own invariants)."""
+    errors: list[FieldError] = []
+    if not CODE_PATTERN.match(code or ""):
+        errors.append(
+            FieldError("code", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        )
+    if not (name or "").strip() or len(name) > 200:
+        errors.append(FieldError("name", "1 to 200 characters"))
+    if not (kind or "").strip() or len(kind) > 32:
+        errors.append(FieldError("kind", "1 to 32 characters"))
+    if relief_end < relief_start:
+        errors.append(FieldError("relief_end", "must not be before relief_start"))
+    if relief_start < occurred_on:
+        errors.append(FieldError("relief_start", "must not be before occurred_on"))
+    if errors:
+        raise InvalidInput("The disaster has invalid fields: " + ", ".join(e.field for e in errors), errors)
+    _validate_months(deferral_months, "deferral_months")
+    codes = _validate_region_codes(region_codes, "region_codes", allow_empty=False)
+    # The domain checks its own invariants too (InvalidEvent -> 422).
+    DomainEvent(
+        code=code,
+        occurred_on=occurred_on,
+        relief_start=relief_start,
+        relief_end=relief_end,
+        deferral_months=deferral_months,
+        region_codes=tuple(codes),
+    )
+    return codes
 
 
 def amend_event(

@@ -18,13 +18,13 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain.disputes import OPEN_DISPUTE_STATUSES, DisputeStatus, dispute_due_by, is_overdue
 from app.domain.disputes import transition_dispute as next_status
 from app.domain.errors import InvalidTransition
 from app.domain.events import EventType
+from app.domain.policy import DisputePolicy
 from app.persistence.models import CardAccount, CreditDispute, Deferral, DisasterEvent
 from app.schemas.disputes import DisputeRead
 from app.services import audit, events
@@ -32,6 +32,7 @@ from app.services.accounts import get_account_row
 from app.services.clock import today, utcnow
 from app.services.disasters import get_event_row
 from app.services.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.services.imports.pipeline import dialect_insert
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
 
@@ -144,13 +145,7 @@ def file_for_disaster(
     on = today(session)
     rules = policies.in_force(on).disputes
     due_by = dispute_due_by(on, rules.due_days)
-    now = utcnow()
-    qualifying = and_(
-        Deferral.disaster_id == event.id,
-        CardAccount.delinquent_since.is_not(None),
-        CardAccount.delinquent_since >= event.occurred_on,
-        CardAccount.delinquent_since <= event.relief_end,
-    )
+    qualifying = _qualifying(event)
     total = (
         session.scalar(
             select(func.count())
@@ -160,7 +155,76 @@ def file_for_disaster(
         )
         or 0
     )
-    source = (
+    source = _dispute_rows(qualifying, event, rules, on=on, due_by=due_by, actor=actor, now=utcnow())
+    created_ids = _insert_disputes(session, source)
+    created = len(created_ids)
+    existing = max(0, total - created)
+    events.emit_many(
+        session,
+        [
+            events.EventDraft(EventType.DISPUTE_RECORDED.value, view.account_ref, _event_data(view))
+            for view in _created_views(session, event.id, created_ids, on)
+        ],
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="credit_disputes.filed",
+        entity_type="disaster_event",
+        entity_id=disaster_code,
+        after={
+            "created": created,
+            "existing": existing,
+            "bureau": rules.bureau,
+            "reason_code": rules.reason_code,
+            "submitted_on": on,
+            "due_by": due_by,
+        },
+    )
+    return created, existing
+
+
+def _qualifying(event: DisasterEvent) -> Any:
+    """The deferrals of the event whose account fell delinquent in [occurred_on, relief_end]
+    (the domain's ``disaster_dispute_period``), as a condition on Deferral joined to CardAccount."""
+    return and_(
+        Deferral.disaster_id == event.id,
+        CardAccount.delinquent_since.is_not(None),
+        CardAccount.delinquent_since >= event.occurred_on,
+        CardAccount.delinquent_since <= event.relief_end,
+    )
+
+
+_FILED_COLUMNS = [
+    "account_id",
+    "disaster_id",
+    "bureau",
+    "reason_code",
+    "status",
+    "period_start",
+    "period_end",
+    "submitted_on",
+    "due_by",
+    "created_by",
+    "created_person",
+    "created_at",
+    "updated_at",
+]
+
+
+def _dispute_rows(
+    qualifying: Any,
+    event: DisasterEvent,
+    rules: DisputePolicy,
+    *,
+    on: date,
+    due_by: date,
+    actor: Principal,
+    now: datetime,
+) -> Any:
+    """A SELECT of the disputes to file (the columns of ``_FILED_COLUMNS``), one per qualifying
+    account: the policy's bureau and reason, the period from delinquent_since to relief_end."""
+    return (
         select(
             Deferral.account_id,
             Deferral.disaster_id,
@@ -180,67 +244,36 @@ def file_for_disaster(
         .where(qualifying)
         .order_by(Deferral.account_id)
     )
+
+
+def _insert_disputes(session: Session, source: Any) -> list[int]:
+    """INSERT ... SELECT ... ON CONFLICT DO NOTHING: the ids of the disputes it created, in order (an
+    account that has its dispute for the event already gets none)."""
     table = cast(Table, CreditDispute.__table__)
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-    statement = insert.from_select(
-        [
-            "account_id",
-            "disaster_id",
-            "bureau",
-            "reason_code",
-            "status",
-            "period_start",
-            "period_end",
-            "submitted_on",
-            "due_by",
-            "created_by",
-            "created_person",
-            "created_at",
-            "updated_at",
-        ],
-        source,
-    ).on_conflict_do_nothing(index_elements=["account_id", "disaster_id"])
+    statement = (
+        dialect_insert(session)(table)
+        .from_select(_FILED_COLUMNS, source)
+        .on_conflict_do_nothing(index_elements=["account_id", "disaster_id"])
+    )
     # Count what RETURNING gives back: psycopg reports no rowcount for INSERT ... SELECT here.
-    created_ids = sorted(session.scalars(statement.returning(table.c.id)).all())
-    created = len(created_ids)
-    existing = max(0, total - created)
+    return sorted(session.scalars(statement.returning(table.c.id)).all())
+
+
+def _created_views(session: Session, disaster_id: int, created_ids: list[int], on: date) -> list[DisputeView]:
+    """The disputes just created (``created_ids``, in order), as the API shows them."""
+    if not created_ids:
+        return []
     # Read back by the id range (an IN list of every id would exceed SQLite's parameter limit).
+    rows = session.execute(
+        _query()
+        .where(
+            CreditDispute.disaster_id == disaster_id,
+            CreditDispute.id.between(created_ids[0], created_ids[-1]),
+        )
+        .order_by(CreditDispute.id)
+    ).all()
     mine = set(created_ids)
-    rows = (
-        session.execute(
-            _query()
-            .where(
-                CreditDispute.disaster_id == event.id,
-                CreditDispute.id.between(created_ids[0], created_ids[-1]),
-            )
-            .order_by(CreditDispute.id)
-        ).all()
-        if created_ids
-        else []
-    )
-    events.emit_many(
-        session,
-        [
-            events.EventDraft(EventType.DISPUTE_RECORDED.value, view.account_ref, _event_data(view))
-            for view in (_view(row, on) for row in rows if row[0].id in mine)
-        ],
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="credit_disputes.filed",
-        entity_type="disaster_event",
-        entity_id=disaster_code,
-        after={
-            "created": created,
-            "existing": existing,
-            "bureau": rules.bureau,
-            "reason_code": rules.reason_code,
-            "submitted_on": on,
-            "due_by": due_by,
-        },
-    )
-    return created, existing
+    return [_view(row, on) for row in rows if row[0].id in mine]
 
 
 def create_dispute(

@@ -228,33 +228,9 @@ def start_scan(
     if mode not in MODES:
         raise InvalidInput("unknown mode", [FieldError("mode", "dry_run or enroll")])
     event_row = get_event_row(session, disaster_code, for_update=True)
-    if draft_policy_version is not None:
-        if mode != "dry_run":
-            raise InvalidInput(
-                "a draft policy may only be used in a dry run",
-                [FieldError("policy_version", "only with mode dry_run")],
-            )
-        if policies.get_draft(draft_policy_version) is None:
-            known = ", ".join(policies.draft_versions) or "none"
-            raise InvalidInput(
-                f"no draft policy {draft_policy_version!r} (drafts: {known})",
-                [FieldError("policy_version", "not a known draft policy version")],
-            )
-        policy_version = draft_policy_version
-    else:
-        policy_version = policies.in_force(today(session)).version
+    policy_version = _policy_version(session, mode, draft_policy_version, policies)
     if mode == "enroll":
-        if event_row.status != "open":
-            raise Conflict(f"The disaster {disaster_code!r} is closed; nothing can be enrolled.")
-        running = session.scalar(
-            select(Scan.id).where(
-                Scan.disaster_id == event_row.id,
-                Scan.mode == "enroll",
-                Scan.status.in_(ACTIVE_STATUSES),
-            )
-        )
-        if running is not None:
-            raise Conflict(f"Enroll scan {running} for {disaster_code!r} is still queued or running.")
+        _refuse_enroll(session, event_row)
     scan = Scan(
         disaster_id=event_row.id,
         mode=mode,
@@ -295,6 +271,41 @@ def start_scan(
     )
     _dispatch_after_commit(session, _dispatch_request(session, scan.id, scan.executor, policies, settings))
     return scan
+
+
+def _policy_version(
+    session: Session, mode: str, draft_policy_version: str | None, policies: PolicyStore
+) -> str:
+    """The version a scan judges by: the policy in force today, or a known draft for a dry run."""
+    if draft_policy_version is None:
+        return policies.in_force(today(session)).version
+    if mode != "dry_run":
+        raise InvalidInput(
+            "a draft policy may only be used in a dry run",
+            [FieldError("policy_version", "only with mode dry_run")],
+        )
+    if policies.get_draft(draft_policy_version) is None:
+        known = ", ".join(policies.draft_versions) or "none"
+        raise InvalidInput(
+            f"no draft policy {draft_policy_version!r} (drafts: {known})",
+            [FieldError("policy_version", "not a known draft policy version")],
+        )
+    return draft_policy_version
+
+
+def _refuse_enroll(session: Session, event_row: DisasterEvent) -> None:
+    """Conflict when the event is closed, or when an enroll scan of it is still queued or running."""
+    if event_row.status != "open":
+        raise Conflict(f"The disaster {event_row.code!r} is closed; nothing can be enrolled.")
+    running = session.scalar(
+        select(Scan.id).where(
+            Scan.disaster_id == event_row.id,
+            Scan.mode == "enroll",
+            Scan.status.in_(ACTIVE_STATUSES),
+        )
+    )
+    if running is not None:
+        raise Conflict(f"Enroll scan {running} for {event_row.code!r} is still queued or running.")
 
 
 def _dispatch_request(

@@ -63,11 +63,30 @@ def account_timeline(session: Session, *, account_ref: str, limit: int = LIMIT) 
 
 
 def _timeline(session: Session, ids: list[int], refs: dict[int, str], *, limit: int) -> list[TimelineItem]:
+    """The records of the accounts ``ids`` (``refs``: their account_refs by id), newest first."""
+    items = [
+        *_decision_items(session, list(refs.values()), limit=limit),
+        *_plan_items(session, ids, refs),
+        *_waiver_items(session, ids, refs),
+        *_approval_items(session, ids, refs),
+        *_deferral_items(session, ids, refs),
+        *_dispute_items(session, ids, refs),
+        *_contact_items(session, ids, refs),
+    ]
+    items.sort(key=lambda item: (item.at, item.id), reverse=True)
+    return items[:limit]
+
+
+def _decision_items(session: Session, account_refs: list[str], *, limit: int) -> list[TimelineItem]:
+    """The stored decisions; of the eligibility checks (every page view stores one) only those made
+    with a stated reason, the newest of each day and reason."""
     items: list[TimelineItem] = []
     seen_checks: set[tuple[str, str, str]] = set()
-    ref_list = list(refs.values())
     for d in session.scalars(
-        select(Decision).where(Decision.account_ref.in_(ref_list)).order_by(Decision.id.desc()).limit(limit)
+        select(Decision)
+        .where(Decision.account_ref.in_(account_refs))
+        .order_by(Decision.id.desc())
+        .limit(limit)
     ):
         outcome = d.outcome if isinstance(d.outcome, dict) else {}
         programs = outcome.get("programs")
@@ -79,131 +98,135 @@ def _timeline(session: Session, ids: list[int], refs: dict[int, str], *, limit: 
         inputs = d.inputs if isinstance(d.inputs, dict) else {}
         reason = inputs.get("hardship_reason")
         if d.kind == "eligibility":
-            # Every page view stores a check; the timeline keeps the checks made with a stated
-            # reason, the newest of each day and reason.
             key = (d.account_ref, str(d.decided_on), str(reason))
             if not reason or key in seen_checks:
                 continue
             seen_checks.add(key)
-        items.append(
-            TimelineItem(
-                _aware(d.created_at),
-                "decision",
-                d.id,
-                d.kind,
-                {
-                    "account_ref": d.account_ref,
-                    "eligible": eligible,
-                    "reason": reason,
-                    "actor": d.actor,
-                    "policy_version": d.policy_version,
-                },
-            )
+        facts: dict[str, Any] = {
+            "account_ref": d.account_ref,
+            "eligible": eligible,
+            "reason": reason,
+            "actor": d.actor,
+            "policy_version": d.policy_version,
+        }
+        items.append(TimelineItem(_aware(d.created_at), "decision", d.id, d.kind, facts))
+    return items
+
+
+def _plan_items(session: Session, ids: list[int], refs: dict[int, str]) -> list[TimelineItem]:
+    return [
+        TimelineItem(
+            _aware(p.created_at),
+            "plan",
+            p.id,
+            p.status,
+            {
+                "account_ref": refs[p.account_id],
+                "term_months": p.term_months,
+                "principal": p.principal_amount,
+                "reason": p.hardship_reason,
+                "actor": p.created_by,
+                "ended_on": p.ended_on,
+            },
         )
-    for p in session.scalars(select(InstallmentPlan).where(InstallmentPlan.account_id.in_(ids))):
-        items.append(
-            TimelineItem(
-                _aware(p.created_at),
-                "plan",
-                p.id,
-                p.status,
-                {
-                    "account_ref": refs[p.account_id],
-                    "term_months": p.term_months,
-                    "principal": p.principal_amount,
-                    "reason": p.hardship_reason,
-                    "actor": p.created_by,
-                    "ended_on": p.ended_on,
-                },
-            )
+        for p in session.scalars(select(InstallmentPlan).where(InstallmentPlan.account_id.in_(ids)))
+    ]
+
+
+def _waiver_items(session: Session, ids: list[int], refs: dict[int, str]) -> list[TimelineItem]:
+    return [
+        TimelineItem(
+            _aware(w.created_at),
+            "waiver",
+            w.id,
+            w.status,
+            {
+                "account_ref": refs[w.account_id],
+                "total": w.total_amount,
+                "reason": w.hardship_reason,
+                "note": w.note,
+                "actor": w.requested_by,
+            },
         )
-    for w in session.scalars(select(FeeWaiver).where(FeeWaiver.account_id.in_(ids))):
-        items.append(
-            TimelineItem(
-                _aware(w.created_at),
-                "waiver",
-                w.id,
-                w.status,
-                {
-                    "account_ref": refs[w.account_id],
-                    "total": w.total_amount,
-                    "reason": w.hardship_reason,
-                    "note": w.note,
-                    "actor": w.requested_by,
-                },
-            )
-        )
+        for w in session.scalars(select(FeeWaiver).where(FeeWaiver.account_id.in_(ids)))
+    ]
+
+
+def _approval_items(session: Session, ids: list[int], refs: dict[int, str]) -> list[TimelineItem]:
+    """The decided approvals, at the time they were decided."""
+    items: list[TimelineItem] = []
     for a in session.scalars(
         select(Approval).where(Approval.account_id.in_(ids), Approval.decided_at.is_not(None))
     ):
         assert a.decided_at is not None
-        items.append(
-            TimelineItem(
-                _aware(a.decided_at),
-                "approval",
-                a.id,
-                a.status,
-                {
-                    "account_ref": refs[a.account_id],
-                    "amount": a.amount,
-                    "actor": a.decided_by,
-                    "note": a.decision_note,
-                    "requested_by": a.requested_by,
-                },
-            )
+        facts: dict[str, Any] = {
+            "account_ref": refs[a.account_id],
+            "amount": a.amount,
+            "actor": a.decided_by,
+            "note": a.decision_note,
+            "requested_by": a.requested_by,
+        }
+        items.append(TimelineItem(_aware(a.decided_at), "approval", a.id, a.status, facts))
+    return items
+
+
+def _deferral_items(session: Session, ids: list[int], refs: dict[int, str]) -> list[TimelineItem]:
+    return [
+        TimelineItem(
+            _aware(deferral.created_at),
+            "deferral",
+            deferral.id,
+            "granted",
+            {
+                "account_ref": refs[deferral.account_id],
+                "disaster_code": code,
+                "amount": deferral.deferred_amount,
+            },
         )
-    for deferral, code in session.execute(
-        select(Deferral, DisasterEvent.code)
-        .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
-        .where(Deferral.account_id.in_(ids))
-    ):
-        items.append(
-            TimelineItem(
-                _aware(deferral.created_at),
-                "deferral",
-                deferral.id,
-                "granted",
-                {
-                    "account_ref": refs[deferral.account_id],
-                    "disaster_code": code,
-                    "amount": deferral.deferred_amount,
-                },
-            )
+        for deferral, code in session.execute(
+            select(Deferral, DisasterEvent.code)
+            .join(DisasterEvent, DisasterEvent.id == Deferral.disaster_id)
+            .where(Deferral.account_id.in_(ids))
         )
-    for c in session.scalars(select(CreditDispute).where(CreditDispute.account_id.in_(ids))):
-        items.append(
-            TimelineItem(
-                _aware(c.updated_at or c.created_at),
-                "dispute",
-                c.id,
-                c.status,
-                {
-                    "account_ref": refs[c.account_id],
-                    "bureau": c.bureau,
-                    "reason_code": c.reason_code,
-                    "due_by": c.due_by,
-                    "actor": c.created_by,
-                },
-            )
+    ]
+
+
+def _dispute_items(session: Session, ids: list[int], refs: dict[int, str]) -> list[TimelineItem]:
+    return [
+        TimelineItem(
+            _aware(c.updated_at or c.created_at),
+            "dispute",
+            c.id,
+            c.status,
+            {
+                "account_ref": refs[c.account_id],
+                "bureau": c.bureau,
+                "reason_code": c.reason_code,
+                "due_by": c.due_by,
+                "actor": c.created_by,
+            },
         )
-    for k in session.scalars(select(Contact).where(Contact.account_id.in_(ids))):
-        items.append(
-            TimelineItem(
-                _aware(k.created_at),
-                "contact",
-                k.id,
-                k.outcome,
-                {
-                    "account_ref": refs[k.account_id],
-                    "channel": k.channel,
-                    "note": k.note,
-                    "callback_on": k.callback_on,
-                    "actor": k.recorded_by,
-                },
-            )
+        for c in session.scalars(select(CreditDispute).where(CreditDispute.account_id.in_(ids)))
+    ]
+
+
+def _contact_items(session: Session, ids: list[int], refs: dict[int, str]) -> list[TimelineItem]:
+    return [
+        TimelineItem(
+            _aware(k.created_at),
+            "contact",
+            k.id,
+            k.outcome,
+            {
+                "account_ref": refs[k.account_id],
+                "channel": k.channel,
+                "note": k.note,
+                "callback_on": k.callback_on,
+                "actor": k.recorded_by,
+            },
         )
-    items.sort(key=lambda item: (item.at, item.id), reverse=True)
-    return items[:limit]
+        for k in session.scalars(select(Contact).where(Contact.account_id.in_(ids)))
+    ]
 
 
 @dataclass(frozen=True)

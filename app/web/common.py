@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Coroutine, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
+from app import db
 from app.domain.access import Permission, is_allowed
 from app.domain.errors import DomainError
 from app.domain.policy import Policy
@@ -126,18 +127,9 @@ def policy_in_force(request: Request) -> Policy:
     return policies_of(request).in_force(business_today(request))
 
 
-@contextmanager
-def unit_of_work(request: Request) -> Iterator[Session]:
-    """One transaction: committed when the block succeeds, rolled back when it raises."""
-    session: Session = root_state(request).session_factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def unit_of_work(request: Request) -> AbstractContextManager[Session]:
+    """One transaction of the hosting application's sessions (app.db.unit_of_work)."""
+    return db.unit_of_work(root_state(request).session_factory)
 
 
 # --- the signed-in user ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.errors import DomainError
+from app.problems import problem_for
 from app.services import errors as service_errors
 from app.web import i18n
 from app.web.common import (
@@ -39,28 +40,36 @@ class ErrorView:
     fields: list[tuple[str, str]] = field(default_factory=list)
 
 
+# The page's words for each kind of error in app/problems.py's table (the one error-to-status
+# table), by its type slug.
+PAGE_MESSAGES = {
+    "not-found": "error.not_found",
+    "forbidden": "error.not_allowed",
+    "conflict": "error.conflict",
+    "unavailable": "error.unavailable",
+    "invalid-input": "error.invalid",
+    "refused": "error.refused",
+}
+
+
 def describe(exc: BaseException, lang: str) -> ErrorView:
     """The status and the words for an error a page or an action ran into."""
-
-    def t(key: str) -> str:
-        return i18n.translate(key, lang)
-
     # Every detail comes from the message catalog in the page's language (app/web/messages.py).
     summary, field_errors, reasons = explain(exc, lang)
-    fields = list(field_errors.items())
-    if isinstance(exc, service_errors.Refused):
-        return ErrorView(422, t("error.refused"), "", reasons)
-    if isinstance(exc, service_errors.NotFound):
-        return ErrorView(404, t("error.not_found"), _unless_same(summary, t("error.not_found")))
-    if isinstance(exc, service_errors.Forbidden):
-        return ErrorView(403, t("error.not_allowed"), summary)
-    if isinstance(exc, service_errors.Conflict):
-        return ErrorView(409, t("error.conflict"), summary)
-    if isinstance(exc, service_errors.Unavailable):
-        return ErrorView(503, t("error.unavailable"), summary)
-    if isinstance(exc, service_errors.InvalidInput | BadForm | DomainError | service_errors.ServiceError):
-        return ErrorView(422, t("error.invalid"), summary, fields=fields)
-    return ErrorView(500, t("error.internal"))
+    problem = problem_for(exc)
+    if problem is None and isinstance(exc, BadForm | service_errors.ServiceError):
+        problem = (422, "invalid-input", "")  # a form value the page cannot read, or another service error
+    if problem is None:
+        return ErrorView(500, i18n.translate("error.internal", lang))
+    status, slug, _ = problem
+    message = i18n.translate(PAGE_MESSAGES[slug], lang)
+    if slug == "refused":
+        return ErrorView(status, message, "", reasons)
+    if slug == "not-found":
+        return ErrorView(status, message, _unless_same(summary, message))
+    if slug == "invalid-input":
+        return ErrorView(status, message, summary, fields=list(field_errors.items()))
+    return ErrorView(status, message, summary)
 
 
 def _unless_same(detail: str, message: str) -> str:

@@ -24,6 +24,8 @@ from app.domain.servicing import (
     PlanServicing,
     ReceivedPayment,
     ScheduledInstallment,
+    break_day,
+    installment_status,
     miss_day,
     service_deferral,
     service_plan,
@@ -503,6 +505,64 @@ def test_bad_servicing_parameters_are_refused_naming_the_key(line: str, message:
         text = text.replace("[servicing]\n", f"[servicing]\n{line}\n")
     with pytest.raises(PolicyError, match=message):
         parse_policy(text)
+
+
+MISS_DAYS = [date(2025, month, 19) for month in (2, 3, 4, 5, 6)]  # RULES: 2 in a row or 3 in all
+NOTHING: list[date | None] = [None] * 5
+# Installments 1 and 3 covered after their miss days, 2 and 4 in time, 5 not at all.
+LATE_AND_IN_TIME: list[date | None] = [
+    date(2025, 2, 25),
+    date(2025, 3, 1),
+    date(2025, 4, 25),
+    date(2025, 5, 1),
+    None,
+]
+
+
+@pytest.mark.parametrize(
+    ("covered", "until", "expected"),
+    [
+        pytest.param(NOTHING, date(2025, 3, 18), (None, None), id="one-miss-is-no-break"),
+        pytest.param(
+            NOTHING, date(2025, 3, 19), (date(2025, 3, 19), BreakRule.CONSECUTIVE), id="two-in-a-row"
+        ),
+        pytest.param(
+            LATE_AND_IN_TIME, date(2025, 6, 19), (date(2025, 6, 19), BreakRule.TOTAL), id="three-in-all"
+        ),
+        pytest.param(LATE_AND_IN_TIME, date(2025, 6, 18), (None, None), id="the-third-miss-day-not-yet-come"),
+        pytest.param(
+            [date(2025, 2, 19), date(2025, 3, 19), None, None, None],
+            date(2025, 3, 19),
+            (date(2025, 3, 19), BreakRule.CONSECUTIVE),
+            id="covered-on-its-miss-day-is-a-miss",
+        ),
+        pytest.param(
+            [date(2025, month, 1) for month in (2, 3, 4, 5, 6)],
+            date(2026, 1, 1),
+            (None, None),
+            id="all-in-time",
+        ),
+    ],
+)
+def test_the_break_day_is_the_first_miss_day_that_reaches_a_miss_limit(
+    covered: list[date | None], until: date, expected: tuple[date | None, BreakRule | None]
+) -> None:
+    assert break_day(MISS_DAYS, covered, until=until, rules=RULES) == expected
+
+
+@pytest.mark.parametrize(
+    ("covered_on", "judged_on", "expected"),
+    [
+        pytest.param(date(2025, 2, 18), date(2025, 3, 1), P, id="covered-before-the-miss-day"),
+        pytest.param(date(2025, 2, 19), date(2025, 3, 1), L, id="covered-on-the-miss-day"),
+        pytest.param(None, date(2025, 2, 19), M, id="not-covered-on-the-miss-day"),
+        pytest.param(None, date(2025, 2, 18), D, id="not-covered-before-the-miss-day"),
+    ],
+)
+def test_an_installment_status_from_the_day_it_was_covered(
+    covered_on: date | None, judged_on: date, expected: InstallmentStatus
+) -> None:
+    assert installment_status(covered_on, date(2025, 2, 19), judged_on) is expected
 
 
 def test_a_deferral_completes_the_day_after_its_last_new_due_date() -> None:

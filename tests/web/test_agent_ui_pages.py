@@ -453,6 +453,14 @@ def test_every_label_a_page_uses_exists_in_both_languages() -> None:
     assert all(zh.strip() and en.strip() for zh, en in i18n.LABELS.values())
 
 
+def test_each_label_is_defined_in_exactly_one_area_of_the_catalog() -> None:
+    from app.web import labels
+
+    keys = [key for area in labels.AREAS for key in area.LABELS]
+
+    assert len(keys) == len(set(keys)) == len(i18n.LABELS)
+
+
 def test_status_and_reason_labels_cover_the_domain() -> None:
     from app.domain.disputes import DisputeStatus
     from app.domain.reasons import AccountStatus, HardshipReason, Program

@@ -3,6 +3,7 @@ reason), quotes side by side, creating a plan, and asking for a fee waiver."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -136,6 +137,32 @@ def render_account(
         if sent_reason in HARDSHIP_REASONS:
             reason = sent_reason
             inputs["hardship_reason"] = sent_reason
+    page = _read_account_page(request, user, account_ref, inputs, lang)
+    remember_account(request, account_ref)
+    context = _account_context(page, user, policy_in_force(request), state)
+    context["form"] = {"reason": reason if reason in HARDSHIP_REASONS else "", "income": income, "term": term}
+    context["input_error"] = input_error
+    return render(request, "account.html", context, section="home", status_code=422 if state.failed else 200)
+
+
+@dataclass(frozen=True)
+class _AccountPage:
+    """What the account page shows, read in one transaction (what the user may not see is empty)."""
+
+    view: accounts.AccountView
+    data: dict[str, Any]
+    other_accounts: list[str]
+    plan_servicing: dict[int, dict[str, Any]]
+    waiver_rows: list[Any]
+    deferral_rows: list[Any]
+    timeline_items: list[Any]
+    contact_rows: list[Any]
+    result: eligibility.EligibilityResult | None
+
+
+def _read_account_page(
+    request: Request, user: Principal, account_ref: str, inputs: dict[str, Any], lang: str
+) -> _AccountPage:
     with unit_of_work(request) as session:
         view = accounts.view_account(session, account_ref)
         data = view.as_dict()
@@ -177,52 +204,60 @@ def render_account(
                 lang=lang,
                 **inputs,
             )
-    remember_account(request, account_ref)
-    policy = policy_in_force(request)
+    return _AccountPage(
+        view,
+        data,
+        other_accounts,
+        plan_servicing,
+        waiver_rows,
+        deferral_rows,
+        timeline_items,
+        contact_rows,
+        result,
+    )
+
+
+def _account_context(page: _AccountPage, user: Principal, policy: Policy, state: FormState) -> dict[str, Any]:
+    """The account page's template values, but for the eligibility form's own."""
+    data, view, result = page.data, page.view, page.result
     plans_list = data["arrangements"]["installment_plans"]
     pending_waivers = [
-        w for w in (waiver_rows or data["arrangements"]["fee_waivers"]) if _status(w) == "pending_approval"
+        w
+        for w in (page.waiver_rows or data["arrangements"]["fee_waivers"])
+        if _status(w) == "pending_approval"
     ]
-    return render(
-        request,
-        "account.html",
-        {
-            "state": state,
-            "timeline": timeline_items,
-            "contacts": contact_rows,
-            "active_plan": next((p for p in plans_list if p["status"] == "active"), None),
-            "pending_waivers": pending_waivers,
-            "programs": {p.program: p for p in result.programs} if result is not None else {},
-            "product_name": _product_name(policy, view.account.product_code),
-            "channels": [c.value for c in ContactChannel],
-            "outcomes": [o.value for o in ContactOutcome],
-            "bureaus": DISPUTE_BUREAUS,
-            "dispute_reasons": DISPUTE_REASONS,
-            "a": data,
-            "arr": data["arrangements"],
-            "waivers": waiver_rows,
-            "deferrals": deferral_rows,
-            "plan_servicing": plan_servicing,
-            "other_accounts": other_accounts,
-            "result": result,
-            "reasons": HARDSHIP_REASONS,
-            "form": {"reason": reason if reason in HARDSHIP_REASONS else "", "income": income, "term": term},
-            "input_error": input_error,
-            "waiver_limit": _waiver_limit(user.role.value, policy),
-            "dispute_defaults": {
-                "bureau": policy.disputes.bureau,
-                "reason_code": policy.disputes.reason_code,
-                "period_start": (view.account.delinquent_since or view.as_of).isoformat(),
-                "period_end": view.as_of.isoformat(),
-            },
-            "as_of": utcnow(),
-            "account_url": account_url,
-            "callback_min": view.as_of.isoformat(),
-            "callback_max": (view.as_of + timedelta(days=MAX_CALLBACK_DAYS)).isoformat(),
+    return {
+        "state": state,
+        "timeline": page.timeline_items,
+        "contacts": page.contact_rows,
+        "active_plan": next((p for p in plans_list if p["status"] == "active"), None),
+        "pending_waivers": pending_waivers,
+        "programs": {p.program: p for p in result.programs} if result is not None else {},
+        "product_name": _product_name(policy, view.account.product_code),
+        "channels": [c.value for c in ContactChannel],
+        "outcomes": [o.value for o in ContactOutcome],
+        "bureaus": DISPUTE_BUREAUS,
+        "dispute_reasons": DISPUTE_REASONS,
+        "a": data,
+        "arr": data["arrangements"],
+        "waivers": page.waiver_rows,
+        "deferrals": page.deferral_rows,
+        "plan_servicing": page.plan_servicing,
+        "other_accounts": page.other_accounts,
+        "result": result,
+        "reasons": HARDSHIP_REASONS,
+        "waiver_limit": _waiver_limit(user.role.value, policy),
+        "dispute_defaults": {
+            "bureau": policy.disputes.bureau,
+            "reason_code": policy.disputes.reason_code,
+            "period_start": (view.account.delinquent_since or view.as_of).isoformat(),
+            "period_end": view.as_of.isoformat(),
         },
-        section="home",
-        status_code=422 if state.failed else 200,
-    )
+        "as_of": utcnow(),
+        "account_url": account_url,
+        "callback_min": view.as_of.isoformat(),
+        "callback_max": (view.as_of + timedelta(days=MAX_CALLBACK_DAYS)).isoformat(),
+    }
 
 
 def _status(row: Any) -> str:
