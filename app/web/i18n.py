@@ -798,6 +798,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "outcomes.none": ("该期间内没有开始的分期计划。", "No plan started in this period."),
     "outcomes.na": ("不适用", "n/a"),
     "common.page_time": ("数据截至 {when}", "Data as of {when}"),
+    "nav.webhooks": ("Webhook 端点", "Webhooks"),
 }
 
 
