@@ -137,18 +137,18 @@ def granted_event_drafts(
     middle = f'","disaster_code":{code},"disaster_name":{name},"event_version":{int(event_version)},"id":'
     tail = f'],"policy_version":{policy},"scan_id":{int(scan_id)},"updated_at":{stamp}}}'
     money = format_money
+    day = _Days()  # a chunk's lines share few dates
     kind = EventType.DEFERRAL_GRANTED.value
     drafts: list[EventDraft] = []
     for item in granted:
         offer = item.offer
         lines = ",".join(
             [
-                f'{{"deferred_amount":"{money(line.deferred_amount)}","due_date":"{line.due_date.isoformat()}"'
+                f'{{"deferred_amount":"{money(line.deferred_amount)}","due_date":"{day[line.due_date]}"'
                 f',"interest_waived":"{money(line.interest_waived)}"'
                 f',"late_fee_waived":"{money(line.late_fee_waived)}"'
-                f',"new_due_date":"{line.new_due_date.isoformat()}"'
-                f',"statement_date":"{line.statement_date.isoformat()}"}}'
-                for line in sorted(offer.lines, key=_due_date)
+                f',"new_due_date":"{day[line.new_due_date]}","statement_date":"{day[line.statement_date]}"}}'
+                for line in (sorted(offer.lines, key=_due_date) if len(offer.lines) > 1 else offer.lines)
             ]
         )
         text = (
@@ -162,6 +162,14 @@ def granted_event_drafts(
 
 def _due_date(line: DeferralLine) -> date:
     return line.due_date
+
+
+class _Days(dict[date, str]):
+    """Dates as ISO text, each made once."""
+
+    def __missing__(self, key: date) -> str:
+        text = self[key] = key.isoformat()
+        return text
 
 
 def extended_event_drafts(session: Session, deferral_ids: Sequence[int]) -> list[EventDraft]:
