@@ -48,5 +48,9 @@ test-fast: setup
 openapi: setup
 	$(BIN)/python -m app.openapi_export openapi/openapi.json
 
+.PHONY: asyncapi
+asyncapi: setup
+	$(BIN)/python -m app.asyncapi_export openapi/asyncapi.json
+
 clean:
 	rm -rf $(VENV) hardship.db hardship.db-wal hardship.db-shm .pytest_cache .mypy_cache .ruff_cache

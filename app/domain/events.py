@@ -11,6 +11,7 @@ the order their changes committed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,124 @@ class EventType(StrEnum):
     DISASTER_AMENDED = "hardship.disaster.amended"
     DISASTER_CLOSED = "hardship.disaster.closed"
     SCAN_FINISHED = "hardship.scan.finished"
+
+
+ACCOUNT = "account_ref"
+DISASTER = "disaster code"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One entry of the event catalog: the type, what its ``subject`` is, when it fires, and its
+    ``data`` (the answer of ``data_from``, or one item of it, whose schema is the OpenAPI component
+    ``schema``). docs/events.md's table and openapi/asyncapi.json are both made from CATALOG."""
+
+    type: EventType
+    subject: str
+    fires_when: str
+    data_from: str
+    schema: str
+    item: bool = False  # data is one item of the list data_from answers
+    note: str = ""  # added to the data column, e.g. which field the data also carries
+
+    @property
+    def data_text(self) -> str:
+        """The ``data`` column of the catalog, in Markdown."""
+        text = ("one item of " if self.item else "") + f"`{self.data_from}`"
+        return f"{text} ({self.note})" if self.note else text
+
+
+_PLAN, _WAIVER = "GET /v1/installment-plans/{id}", "GET /v1/fee-waivers/{id}"
+_DEFERRALS, _DISPUTE = "GET /v1/accounts/{ref}/deferrals", "GET /v1/credit-disputes/{id}"
+_DISASTER, _SCAN = "GET /v1/disasters/{code}", "GET /v1/scans/{id}"
+
+CATALOG: tuple[EventSpec, ...] = (
+    EventSpec(
+        EventType.PLAN_CREATED,
+        ACCOUNT,
+        "an installment plan is created (API, negotiation, agent UI)",
+        _PLAN,
+        "PlanRead",
+    ),
+    EventSpec(EventType.PLAN_CANCELLED, ACCOUNT, "an active plan is cancelled", _PLAN, "PlanRead"),
+    EventSpec(
+        EventType.PLAN_BROKEN,
+        ACCOUNT,
+        "a plan is marked broken (by hand, or by a servicing run)",
+        _PLAN,
+        "PlanRead",
+    ),
+    EventSpec(EventType.PLAN_COMPLETED, ACCOUNT, "a servicing run finds the plan paid", _PLAN, "PlanRead"),
+    EventSpec(
+        EventType.WAIVER_APPLIED,
+        ACCOUNT,
+        "a fee waiver is applied: at once within the requester's authority, or on approval",
+        _WAIVER,
+        "WaiverRead",
+    ),
+    EventSpec(
+        EventType.WAIVER_PENDING_APPROVAL,
+        ACCOUNT,
+        "a waiver beyond the requester's authority waits for a supervisor",
+        _WAIVER,
+        "WaiverRead",
+        note="with `approval_id`",
+    ),
+    EventSpec(
+        EventType.WAIVER_REJECTED, ACCOUNT, "the approver rejects a waiting waiver", _WAIVER, "WaiverRead"
+    ),
+    EventSpec(EventType.WAIVER_REVERSED, ACCOUNT, "an applied waiver is reversed", _WAIVER, "WaiverRead"),
+    EventSpec(
+        EventType.DEFERRAL_GRANTED,
+        ACCOUNT,
+        "an enroll scan grants the account a disaster deferral",
+        _DEFERRALS,
+        "DeferralRead",
+        item=True,
+        note="with its `lines`",
+    ),
+    EventSpec(
+        EventType.DEFERRAL_EXTENDED,
+        ACCOUNT,
+        "an enroll scan after an amendment extends the deferral (new or changed lines)",
+        _DEFERRALS,
+        "DeferralRead",
+        item=True,
+    ),
+    EventSpec(
+        EventType.DISPUTE_RECORDED,
+        ACCOUNT,
+        "a credit-report dispute is recorded (for a disaster, or a single case)",
+        _DISPUTE,
+        "DisputeRead",
+    ),
+    EventSpec(
+        EventType.DISPUTE_STATUS_CHANGED,
+        ACCOUNT,
+        "a dispute moves through its lifecycle",
+        _DISPUTE,
+        "DisputeRead",
+    ),
+    EventSpec(EventType.DISASTER_DECLARED, DISASTER, "a disaster is declared", _DISASTER, "DisasterRead"),
+    EventSpec(
+        EventType.DISASTER_AMENDED, DISASTER, "a disaster is widened (new version)", _DISASTER, "DisasterRead"
+    ),
+    EventSpec(EventType.DISASTER_CLOSED, DISASTER, "a disaster is closed", _DISASTER, "DisasterRead"),
+    EventSpec(
+        EventType.SCAN_FINISHED,
+        DISASTER,
+        "a scan ends, `succeeded` or `failed` (dry runs too)",
+        _SCAN,
+        "ScanRead",
+    ),
+)
+
+
+def catalog_table() -> str:
+    """The catalog as docs/events.md shows it (a Markdown table; a test keeps the two equal)."""
+    rows = ["| type | subject | fires when | `data` is |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{s.type.value}` | {s.subject} | {s.fires_when} | {s.data_text} |" for s in CATALOG]
+    return "\n".join(rows) + "\n"
 
 
 def _time_text(value: datetime) -> str:

@@ -233,6 +233,8 @@ def navigation(user: Principal | None) -> list[NavItem]:
         items.append(NavItem("nav.audit", f"{PREFIX}/audit", "audit"))
     if can(user, Permission.OUTCOME_REPORT_READ):
         items.append(NavItem("nav.outcomes", f"{PREFIX}/reports/outcomes", "outcomes"))
+    if can(user, Permission.WEBHOOK_MANAGE):
+        items.append(NavItem("nav.webhooks", f"{PREFIX}/webhooks", "webhooks"))
     return items
 
 

@@ -36,3 +36,16 @@ def test_an_admin_adds_sees_and_deletes_an_endpoint(db: Database, client: TestCl
     client.post("/agent/logout", data={"csrf_token": token})
     login(client, "sup")
     assert client.get("/agent/webhooks").status_code == 403
+
+
+def test_the_navigation_links_to_the_webhooks_page_for_admins_only(db: Database, client: TestClient) -> None:
+    make_user(db.engine, "root", "admin")
+    make_user(db.engine, "sup", "supervisor")
+    token = login(client, "root")
+    link = 'href="/agent/webhooks"'
+    assert link in client.get("/agent/").text
+    page = client.get("/agent/webhooks").text
+    assert '<a href="/agent/webhooks" aria-current="page">' in page
+    client.post("/agent/logout", data={"csrf_token": token})
+    login(client, "sup")
+    assert link not in client.get("/agent/").text

@@ -14,6 +14,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.disputes": ("征信异议", "Credit disputes"),
     "nav.disasters": ("灾害事件", "Disasters"),
     "nav.audit": ("审计日志", "Audit log"),
+    "nav.webhooks": ("Webhook 端点", "Webhooks"),
     "nav.logout": ("退出登录", "Sign out"),
     "nav.signed_in_as": ("当前用户", "Signed in as"),
     "prefs.label": ("显示设置", "Display settings"),
