@@ -53,6 +53,7 @@ STAGE = Table(
     Column("last_payment_on", Date),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    info={"analyze": ("account_ref", "customer_ref")},
 )
 
 

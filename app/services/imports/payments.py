@@ -43,6 +43,7 @@ STAGE = Table(
     Column("amount_fen", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    info={"analyze": ("payment_ref", "account_ref")},
 )
 
 

@@ -137,7 +137,11 @@ class Stage:
         if self._open_copy is not None:
             self._close_copy(None)
         if self.postgresql:  # autovacuum never analyses temporary tables: the planner needs the counts
-            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}")
+            # and the spread of the keys that the checks and the write join and group on; the other
+            # columns' statistics would cost as much again and serve no plan.
+            keys = self.table.info.get("analyze")
+            columns = f" ({', '.join(keys)})" if keys else ""
+            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}{columns}")
 
     def abandon(self, error: BaseException) -> None:
         """Ends an open COPY after a failure while loading (the transaction is rolled back anyway)."""

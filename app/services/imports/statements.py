@@ -47,6 +47,7 @@ STAGE = Table(
     Column("paid_amount_fen", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    info={"analyze": ("account_ref", "statement_date")},
 )
 
 
