@@ -205,7 +205,10 @@ def check_account(values: Mapping[str, Any], business_date: date) -> None:
         problem = reference_problem(values[name], name)
         if problem:
             raise FieldProblem(name, problem)
-    since = values.get("delinquent_since")
+    _check_delinquency(values.get("delinquent_since"), business_date)
+
+
+def _check_delinquency(since: date | None, business_date: date) -> None:
     if since is not None and since > business_date:
         raise FieldProblem(
             "delinquent_since",
@@ -233,7 +236,8 @@ def account_from_text(raw: Mapping[str, str], business_date: date) -> dict[str, 
         out[f"{name}_fen"] = parse_fen(raw[name], name)
     out["delinquent_since"] = parse_date(raw.get("delinquent_since", ""), "delinquent_since", optional=True)
     out["last_payment_on"] = parse_date(raw.get("last_payment_on", ""), "last_payment_on", optional=True)
-    check_account(out, business_date)
+    # check_account's other rules are parse_reference's, applied above.
+    _check_delinquency(out["delinquent_since"], business_date)
     return out
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from app.services.imports.accounts import ACCOUNTS
 from app.services.imports.csvfile import count_data_lines
+from app.services.imports.loading import ProgressFn
 from app.services.imports.payments import PAYMENTS
-from app.services.imports.pipeline import ImportSummary, ProgressFn, RecordFile, run_import
+from app.services.imports.pipeline import ImportSummary, RecordFile, run_import
 from app.services.imports.staging import ImportRejected, LineError
 from app.services.imports.statements import STATEMENTS
 from app.services.principal import SYSTEM, Principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,16 +14,25 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    exists,
     func,
     literal,
+    or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.orm import Session
 
 from app.domain.records import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, account_from_text
 from app.persistence.models import CardAccount, Customer, UtcDateTime
-from app.services.imports.pipeline import RecordFile, Written, dialect_insert
+from app.services.imports.pipeline import (
+    RecordFile,
+    Written,
+    changed_rows,
+    dialect_insert,
+    insert_or_upsert,
+)
 from app.services.imports.staging import LineError, Stage, iso
 
 STAGE = Table(
@@ -44,6 +53,7 @@ STAGE = Table(
     Column("last_payment_on", Date),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    info={"analyze": ("account_ref", "customer_ref")},
 )
 
 
@@ -73,32 +83,51 @@ def check(session: Session, stage: Stage, limit: int) -> tuple[list[LineError], 
 
 
 def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
-    """New customers first (the account refers to its customer), then one upsert of the accounts."""
-    s = STAGE
+    """New customers first (the account refers to its customer), then the accounts: an UPDATE of the
+    existing ones whose snapshot differs (an unchanged account is not written again), and a plain
+    INSERT of the new ones (pipeline.insert_or_upsert)."""
+    s, c, a = STAGE, Customer.__table__, cast(Table, CardAccount.__table__)
     insert = dialect_insert(session)
     customer_refs = select(s.c.customer_ref).distinct().subquery()
     customers = session.execute(select(func.count()).select_from(customer_refs)).scalar_one()
-    session.execute(
-        insert(Customer.__table__)
-        .from_select(
-            ["customer_ref", "created_at"],
-            select(customer_refs.c.customer_ref, literal(now, UtcDateTime))
-            .where(true())
-            .order_by(customer_refs.c.customer_ref),
-        )
-        .on_conflict_do_nothing(index_elements=["customer_ref"])
+    new_customers = (
+        select(customer_refs.c.customer_ref, literal(now, UtcDateTime))
+        .where(~exists().where(c.c.customer_ref == customer_refs.c.customer_ref))
+        .order_by(customer_refs.c.customer_ref)
     )
-    copied = [c.name for c in s.columns if c.name != "line"]
-    upsert = insert(CardAccount.__table__).from_select(
+    added_customers = insert_or_upsert(
+        session,
+        insert(c).from_select(["customer_ref", "created_at"], new_customers),
+        insert(c)
+        .from_select(["customer_ref", "created_at"], new_customers)
+        .on_conflict_do_nothing(index_elements=["customer_ref"]),
+    )
+    copied = [column.name for column in s.columns if column.name != "line"]
+    values = [name for name in copied if name != "account_ref"]
+    updated = changed_rows(
+        session,
+        update(a)
+        .where(a.c.account_ref == s.c.account_ref)
+        .where(or_(*(a.c[name].is_distinct_from(s.c[name]) for name in values)))
+        .values({**{name: s.c[name] for name in values}, "updated_at": literal(now, UtcDateTime)}),
+    )
+    new_accounts = (
+        select(*(s.c[name] for name in copied), literal(now, UtcDateTime))
+        .where(~exists().where(a.c.account_ref == s.c.account_ref))
+        .order_by(s.c.line)
+    )
+    # The way back if another transaction inserts one of the new accounts meanwhile: the old upsert
+    # of every staged line (true(): SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT).
+    upsert = insert(a).from_select(
         [*copied, "updated_at"],
         select(*(s.c[name] for name in copied), literal(now, UtcDateTime)).where(true()).order_by(s.c.line),
     )
     upsert = upsert.on_conflict_do_update(
         index_elements=["account_ref"],
-        set_={name: upsert.excluded[name] for name in [*copied, "updated_at"] if name != "account_ref"},
+        set_={name: upsert.excluded[name] for name in [*values, "updated_at"]},
     )
-    session.execute(upsert)
-    return Written(count, int(customers))
+    added = insert_or_upsert(session, insert(a).from_select([*copied, "updated_at"], new_accounts), upsert)
+    return Written(count, int(customers), {"customer": added_customers, "card_account": updated + added})
 
 
 ACCOUNTS = RecordFile(

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.records import PAYMENT_COLUMNS, payment_from_text
 from app.persistence.models import CardAccount, Payment, UtcDateTime
-from app.services.imports.pipeline import RecordFile, Written, dialect_insert
+from app.services.imports.pipeline import RecordFile, Written, dialect_insert, insert_or_upsert
 from app.services.imports.staging import LineError, Stage
 from app.services.imports.statements import unknown_accounts
 
@@ -43,6 +43,7 @@ STAGE = Table(
     Column("amount_fen", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    info={"analyze": ("payment_ref", "account_ref")},
 )
 
 
@@ -97,15 +98,14 @@ def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
         .group_by(s.c.payment_ref, CardAccount.id, s.c.paid_on, s.c.amount_fen)
         .order_by(func.min(s.c.line))
     )
-    insert = (
-        dialect_insert(session)(p)
-        .from_select(["payment_ref", "account_id", "paid_on", "amount_fen", "imported_at"], new)
-        .on_conflict_do_nothing(index_elements=["payment_ref"])
+    columns = ["payment_ref", "account_id", "paid_on", "amount_fen", "imported_at"]
+    insert = dialect_insert(session)(p)
+    added = insert_or_upsert(
+        session,
+        insert.from_select(columns, new),
+        insert.from_select(columns, new).on_conflict_do_nothing(index_elements=["payment_ref"]),
     )
-    # Core, not the ORM's execute (an ORM-enabled INSERT does not report the rows it wrote), and the
-    # driver's row count kept for it.
-    result = session.connection().execute(insert.execution_options(preserve_rowcount=True))
-    return Written(result.rowcount)
+    return Written(added, changed={"payment": added})
 
 
 PAYMENTS = RecordFile(

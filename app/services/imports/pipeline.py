@@ -15,19 +15,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Executable, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.domain.records import FieldProblem
 from app.services import audit
 from app.services.clock import today, utcnow
-from app.services.imports import staging
+from app.services.imports import loading
 from app.services.imports.csvfile import read_rows
+from app.services.imports.loading import ProgressFn
 from app.services.imports.staging import Collector, LineError, Stage, reject_if_bad
 from app.services.principal import SYSTEM, Principal
-
-ProgressFn = Callable[[int], None]
 
 
 @dataclass
@@ -40,10 +39,12 @@ class ImportSummary:
 
 @dataclass(frozen=True)
 class Written:
-    """What a file's write changed: rows inserted or updated, and customers (accounts only)."""
+    """What a file's write changed: rows inserted or updated (every good line of the file), customers
+    (accounts only), and for each table the rows actually written (None: count them all as changed)."""
 
     rows: int
     customers: int = 0
+    changed: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,73 @@ def dialect_insert(session: Session) -> Callable[..., Any]:
     return insert
 
 
-def refresh_planner_statistics(session: Session, tables: tuple[str, ...]) -> None:
+def insert_or_upsert(session: Session, insert: Executable, upsert: Executable) -> int:
+    """Runs ``insert``, a plain INSERT of the rows whose keys are not in the table yet (an anti-join:
+    no speculative insertion, which costs a second pass over each new row's unique indexes), and
+    returns the rows it wrote.  Another transaction may insert one of those keys between the
+    statement's snapshot and its write; then the savepoint is rolled back and ``upsert``, the same
+    rows with ON CONFLICT, runs instead (the same result, the slower way)."""
+    connection = session.connection()
+    try:
+        with connection.begin_nested():
+            result = connection.execute(insert.execution_options(preserve_rowcount=True))
+    except IntegrityError:
+        result = connection.execute(upsert.execution_options(preserve_rowcount=True))
+    return int(result.rowcount)
+
+
+def changed_rows(session: Session, statement: Executable) -> int:
+    """Runs an UPDATE or INSERT and returns how many rows it wrote."""
+    result = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+    return int(result.rowcount)
+
+
+# ANALYZE when a write changed at least this share of a table (and ANALYZE_MIN_ROWS rows): the
+# thresholds of PostgreSQL's autovacuum, below which it keeps the statistics it has too.
+ANALYZE_SHARE = 0.1
+ANALYZE_MIN_ROWS = 50
+
+
+def refresh_planner_statistics(
+    session: Session, tables: tuple[str, ...], changed: Mapping[str, int] | None = None
+) -> None:
     """PostgreSQL plans portfolio-wide queries from table statistics; after a bulk load they are stale
     until autovacuum catches up (a scan was measured 2x slower, its baseline 100x).  ANALYZE is
-    transactional there, so it joins the import's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            session.execute(text(f"ANALYZE {table}"))
+    transactional there, so it joins the import's transaction.  A table that the write changed by
+    less than autovacuum's own threshold keeps its statistics (re-importing an unchanged file
+    writes nothing and analyses nothing)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        if changed is not None:
+            rows = changed.get(table, 0)
+            if rows < ANALYZE_MIN_ROWS:
+                continue
+            known = session.execute(
+                text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
+                {"table": table},
+            ).scalar_one()
+            if known > 0 and rows < ANALYZE_SHARE * known:
+                continue
+        session.execute(text(f"ANALYZE {table}"))
+
+
+def _load(
+    path: Path,
+    spec: RecordFile,
+    business_date: date,
+    stage: Stage,
+    errors: Collector,
+    progress: ProgressFn | None,
+) -> int:
+    """Reads, validates and stages every line (a large file in two processes: loading.load_in_two)."""
+    if loading.in_two(path, stage):
+        args = (spec.columns, spec.optional, spec.staged_row, business_date, stage, errors, progress)
+        count = loading.load_in_two(path, *args)
+        if count is not None:
+            return count
+    rows = read_rows(path, spec.columns, spec.optional, errors)
+    return loading.stage_rows(rows, spec.staged_row, business_date, stage, errors, progress)
 
 
 def run_import(
@@ -94,21 +155,8 @@ def run_import(
     errors = Collector(max_errors)
     business_date = today(session)
     stage = Stage(session, spec.stage)
-    count, pending = 0, 0
-    staged_row = spec.staged_row
     try:
-        for line, raw in read_rows(path, spec.columns, spec.optional, errors):
-            pending += 1
-            try:
-                row = staged_row(raw, business_date)
-            except FieldProblem as exc:
-                errors.add(line, str(exc))
-                continue
-            stage.add((line, *row))
-            count += 1
-            if progress and pending >= staging.BATCH_SIZE:
-                progress(pending)
-                pending = 0
+        count = _load(path, spec, business_date, stage, errors, progress)
     except BaseException as error:
         stage.abandon(error)
         raise
@@ -117,9 +165,7 @@ def run_import(
     reject_if_bad(stage, spec.kind, errors, extra, extra_total)
     written = spec.write(session, stage, utcnow(), count)
     stage.drop()
-    if progress and pending:
-        progress(pending)
-    refresh_planner_statistics(session, spec.tables)
+    refresh_planner_statistics(session, spec.tables, written.changed)
     audit.record(
         session,
         actor=actor,

@@ -50,6 +50,15 @@ class Collector:
         if len(self.errors) < self.limit:
             self.errors.append(LineError(line, message))
 
+    def add_later(self, errors: list[LineError], total: int) -> None:
+        """Adds the bad lines found after every line added so far (the first of them, and how many)."""
+        self.errors = [*self.errors, *errors][: self.limit]
+        self.total += total
+
+    def clear(self) -> None:
+        self.errors = []
+        self.total = 0
+
 
 class Stage:
     """A temporary table holding a file's valid lines, with their line numbers (see the module)."""
@@ -102,6 +111,17 @@ class Stage:
             self._open_copy = self._copy_context.__enter__()
         return self._open_copy
 
+    def add_copy_data(self, data: bytes) -> None:
+        """Rows already in COPY's text format (PostgreSQL only), each ending with a newline."""
+        self._copy().write(data)
+
+    def restart(self) -> None:
+        """Empties the stage, to load it again from the start."""
+        self.flush()
+        if self._open_copy is not None:
+            self._close_copy(None)
+        self.connection.exec_driver_sql(f"DELETE FROM {self.table.name}")
+
     def flush(self) -> None:
         if not self.rows:
             return
@@ -117,7 +137,11 @@ class Stage:
         if self._open_copy is not None:
             self._close_copy(None)
         if self.postgresql:  # autovacuum never analyses temporary tables: the planner needs the counts
-            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}")
+            # and the spread of the keys that the checks and the write join and group on; the other
+            # columns' statistics would cost as much again and serve no plan.
+            keys = self.table.info.get("analyze")
+            columns = f" ({', '.join(keys)})" if keys else ""
+            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}{columns}")
 
     def abandon(self, error: BaseException) -> None:
         """Ends an open COPY after a failure while loading (the transaction is rolled back anyway)."""

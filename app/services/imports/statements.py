@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Date, Integer, MetaData, String, Table, func, select, true
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.domain.records import STATEMENT_COLUMNS, statement_from_text
 from app.persistence.models import CardAccount
 from app.persistence.models import Statement as StatementRow
-from app.services.imports.pipeline import RecordFile, Written, dialect_insert
+from app.services.imports.pipeline import (
+    RecordFile,
+    Written,
+    changed_rows,
+    dialect_insert,
+    insert_or_upsert,
+)
 from app.services.imports.staging import LineError, Stage, date_text
 
 STAGE = Table(
@@ -27,6 +47,7 @@ STAGE = Table(
     Column("paid_amount_fen", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    info={"analyze": ("account_ref", "statement_date")},
 )
 
 
@@ -73,21 +94,35 @@ def check(session: Session, stage: Stage, limit: int) -> tuple[list[LineError], 
 
 
 def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
-    s = STAGE
+    """An UPDATE of the statements already imported whose values differ, and a plain INSERT of the
+    new ones (pipeline.insert_or_upsert)."""
+    s, t, a = STAGE, cast(Table, StatementRow.__table__), CardAccount.__table__
     copied = ("statement_date", "due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")
-    upsert = dialect_insert(session)(StatementRow.__table__).from_select(
-        ["account_id", *copied],
-        select(CardAccount.id, *(s.c[name] for name in copied))
-        .join_from(s, CardAccount, CardAccount.account_ref == s.c.account_ref)
-        .where(true())
-        .order_by(s.c.line),
+    values = [name for name in copied if name != "statement_date"]
+    updated = changed_rows(
+        session,
+        update(t)
+        .where(a.c.account_ref == s.c.account_ref)
+        .where(t.c.account_id == a.c.id, t.c.statement_date == s.c.statement_date)
+        .where(or_(*(t.c[name].is_distinct_from(s.c[name]) for name in values)))
+        .values({name: s.c[name] for name in values}),
     )
+    staged = select(a.c.id, *(s.c[name] for name in copied)).join_from(
+        s, a, a.c.account_ref == s.c.account_ref
+    )
+    new = staged.where(
+        ~exists().where(t.c.account_id == a.c.id, t.c.statement_date == s.c.statement_date)
+    ).order_by(s.c.line)
+    insert = dialect_insert(session)
+    # The way back if another transaction inserts one of the new statements meanwhile: the upsert of
+    # every staged line (true(): SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT).
+    upsert = insert(t).from_select(["account_id", *copied], staged.where(true()).order_by(s.c.line))
     upsert = upsert.on_conflict_do_update(
         index_elements=["account_id", "statement_date"],
-        set_={name: upsert.excluded[name] for name in copied if name != "statement_date"},
+        set_={name: upsert.excluded[name] for name in values},
     )
-    session.execute(upsert)
-    return Written(count)
+    added = insert_or_upsert(session, insert(t).from_select(["account_id", *copied], new), upsert)
+    return Written(count, changed={"statement": updated + added})
 
 
 STATEMENTS = RecordFile(
