@@ -119,7 +119,7 @@ def test_the_quote_answer_is_the_quote_model_serialised() -> None:
         quotes=[_term_quote(schedule) for schedule in schedules],
     )
     expected = QuoteRead.model_validate(quote).model_dump_json().encode()
-    assert json_response(quote.to_json()).body == expected
+    assert json_response(json_values(QuoteRead)(quote)).body == expected
 
 
 def test_the_eligibility_answer_is_the_eligibility_model_serialised() -> None:
