@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/api_load/answers_plans.py record answers.json --database-url postgresql://...
     .venv/bin/python benchmarks/api_load/answers_plans.py compare before.json after.json
     .venv/bin/python benchmarks/api_load/answers_plans.py time --requests 2000 --rounds 3
+    .venv/bin/python benchmarks/api_load/answers_plans.py serialise
 
 ``record`` makes a fresh database (a SQLite file in a temporary directory unless ``--database-url``
 names an empty one), migrates it and loads the demo portfolio through the app's own functions
@@ -17,6 +18,10 @@ prefixes and so the audit chain's hashes, and the events' ``event_id``). Every i
 database's, from a fresh database, so two runs of the same code give the same file.
 
 ``compare`` prints the differences between two such files (exit status 1 when there are any).
+
+``serialise`` measures the writing of one default quote's answer three ways: the dict the code wrote
+by hand before, ``json_values(QuoteRead)`` (``app/schemas/fast.py``) and the model's
+``model_validate(...).model_dump_json()`` (this checkout's code only).
 
 ``time`` measures the quote endpoint in process: ``--requests`` sequential requests per round through
 httpx's ASGI transport, on the demo portfolio, the client included; it prints the milliseconds per
@@ -482,6 +487,84 @@ def time_quotes(url: str | None, accounts: int, requests: int, rounds: int) -> N
     )
 
 
+def _hand_written(quote: Any) -> dict[str, Any]:
+    """The quote's answer as the code wrote it by hand before json_values (the reference)."""
+    from app.domain.money import format_money as m
+
+    return {
+        "account_ref": quote.account_ref,
+        "policy_version": quote.policy_version,
+        "currency": quote.currency,
+        "restructured_principal": m(quote.restructured_principal),
+        "fees_waived": m(quote.fees_waived),
+        "recommended_term_months": quote.recommended_term_months,
+        "quotes": [
+            {
+                "term_months": q.term_months,
+                "first_amount": m(q.first_amount),
+                "last_amount": m(q.last_amount),
+                "monthly_fee": m(q.monthly_fee),
+                "total_fee": m(q.total_fee),
+                "total_interest": m(q.total_interest),
+                "total_amount": m(q.total_amount),
+                "schedule": [
+                    {
+                        "number": i.number,
+                        "due_date": i.due_date,
+                        "principal": m(i.principal),
+                        "interest": m(i.interest),
+                        "fee": m(i.fee),
+                        "amount": m(i.amount),
+                    }
+                    for i in q.schedule
+                ],
+            }
+            for q in quote.quotes
+        ],
+    }
+
+
+def time_serialising(number: int = 500, repeat: int = 15) -> None:
+    """CPU time to write one default quote's answer: by hand, by json_values, through the model."""
+    import timeit
+
+    from pydantic_core import to_json
+
+    from app.domain.installments import build_policy_schedule, select_quote_terms
+    from app.schemas.fast import json_values
+    from app.schemas.plans import QuoteRead
+    from app.services.plans import PlanQuote, _term_quote
+    from app.services.policies import PolicyStore
+    from app.settings import get_settings
+
+    policy = PolicyStore.load(get_settings().policy_dir).in_force(DAY)
+    principal = Decimal("18420.00")
+    terms = sorted(set(select_quote_terms(principal, policy.installment)) | {9})
+    schedules = [build_policy_schedule(principal, term, DAY, policy.installment) for term in terms]
+    quote = PlanQuote("DEMO-00001", policy.version, "CNY", principal, Decimal("180.00"), 9, [])
+    quote.quotes.extend(_term_quote(schedule) for schedule in schedules)
+    values = json_values(QuoteRead)
+
+    def through_model(quote: PlanQuote) -> bytes:
+        return QuoteRead.model_validate(quote).model_dump_json().encode()
+
+    cases = {
+        "hand-written dict (before)": lambda: to_json(_hand_written(quote)),
+        "json_values(QuoteRead)": lambda: to_json(values(quote)),
+        "QuoteRead.model_validate(...).model_dump_json()": lambda: through_model(quote),
+    }
+    assert len({fn() for fn in cases.values()}) == 1, "the three must write the same bytes"
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(repeat):  # interleaved, so that the load of the machine falls on all three alike
+        for name, fn in cases.items():
+            spent = timeit.Timer(fn, timer=time.process_time).timeit(number=number)
+            best[name] = min(best[name], spent / number * 1e6)
+    installments = sum(len(schedule.installments) for schedule in schedules)
+    print(f"one default quote's answer ({installments} installments), CPU µs, best of {repeat} x {number}:")
+    for name, spent in best.items():
+        print(f"  {name}: {spent:.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -490,6 +573,7 @@ def main() -> int:
     comparing = commands.add_parser("compare", help="compare two recordings")
     comparing.add_argument("first", type=Path)
     comparing.add_argument("second", type=Path)
+    commands.add_parser("serialise", help="CPU time to write one quote's answer, three ways")
     timing = commands.add_parser("time", help="CPU time per quote request, in process")
     timing.add_argument("--requests", type=int, default=2000)
     timing.add_argument("--rounds", type=int, default=3)
@@ -502,6 +586,9 @@ def main() -> int:
         return 0
     if args.command == "compare":
         return compare(args.first, args.second)
+    if args.command == "serialise":
+        time_serialising()
+        return 0
     time_quotes(args.database_url, args.accounts, args.requests, args.rounds)
     return 0
 
