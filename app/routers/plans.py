@@ -10,6 +10,7 @@ from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission, Role
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
+from app.schemas.common import Attributes
 from app.schemas.plans import NegotiationRead, PlanCreate, PlanList, PlanNegotiate, PlanRead, PlanTransition
 from app.services import plans
 from app.services.principal import Principal
@@ -57,7 +58,7 @@ def create_plan(
         recording_ref=body.recording_ref,
         commitment_accepted=_commitment(principal, body.commitment_accepted),
     )
-    return PlanRead.model_validate(plans.plan_dict(session, plan))
+    return plans.plan_read(session, plan)
 
 
 @router.post(
@@ -97,15 +98,8 @@ def negotiate_plan(
     )
     if outcome.plan is None:
         response.status_code = 200
-    return NegotiationRead.model_validate(
-        {
-            "outcome": outcome.outcome,
-            "plan": None if outcome.plan is None else plans.plan_dict(session, outcome.plan),
-            "counter_offer_term_months": outcome.counter_offer_term_months,
-            "quote": outcome.quote,
-            "recommended_term_months": outcome.recommended_term_months,
-        }
-    )
+    plan = None if outcome.plan is None else plans.plan_read(session, outcome.plan)
+    return NegotiationRead.model_validate(Attributes(outcome, plan=plan))
 
 
 @router.get(
@@ -118,7 +112,7 @@ def list_plans(
 ) -> PlanList:
     """The account's plans, newest first, each with its schedule."""
     rows = plans.list_plans(session, account_ref=account_ref)
-    return PlanList(items=[PlanRead.model_validate(plans.plan_dict(session, p)) for p in rows])
+    return PlanList(items=[plans.plan_read(session, p) for p in rows])
 
 
 @router.get("/installment-plans/{plan_id}", operation_id="plans-get", responses=problem_responses(404))
@@ -128,7 +122,7 @@ def get_plan(
     plan_id: int = PlanId,
 ) -> PlanRead:
     """One plan with its schedule and agreement."""
-    return PlanRead.model_validate(plans.plan_dict(session, plans.get_plan(session, plan_id)))
+    return plans.plan_read(session, plans.get_plan(session, plan_id))
 
 
 @router.post(
@@ -142,7 +136,7 @@ def cancel_plan(
 ) -> PlanRead:
     """Cancel an active plan (409 for a plan that is not active)."""
     plan = plans.cancel_plan(session, plan_id=plan_id, actor=principal, note=body.note)
-    return PlanRead.model_validate(plans.plan_dict(session, plan))
+    return plans.plan_read(session, plan)
 
 
 @router.post(
@@ -156,4 +150,4 @@ def break_plan(
 ) -> PlanRead:
     """Mark an active plan broken (not kept); 409 for a plan that is not active."""
     plan = plans.break_plan(session, plan_id=plan_id, actor=principal, note=body.note)
-    return PlanRead.model_validate(plans.plan_dict(session, plan))
+    return plans.plan_read(session, plan)

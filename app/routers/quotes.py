@@ -10,9 +10,14 @@ from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute, json_response
+from app.schemas.fast import json_values
 from app.schemas.plans import QuoteRead, QuoteRequest
 from app.services import plans
 from app.services.principal import Principal
+
+# The answer's JSON values, read from the quote in the fields and order of QuoteRead (its response
+# model) without validating the values the service computed (app/schemas/fast.py).
+_QUOTE_VALUES = json_values(QuoteRead)
 
 router = APIRouter(
     prefix="/v1/quotes", tags=["quotes"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS
@@ -41,4 +46,4 @@ def quote_installment_plan(
         policies=policies,
         lang=lang,
     )
-    return json_response(quote.to_json())
+    return json_response(_QUOTE_VALUES(quote))

@@ -45,7 +45,7 @@ def create_waiver(
         policies=policies,
         lang=lang,
     )
-    return WaiverRead.model_validate(waivers.waiver_dict(session, waiver))
+    return waivers.waiver_read(session, waiver)
 
 
 @router.get(
@@ -58,7 +58,7 @@ def list_waivers(
 ) -> WaiverList:
     """The account's waivers, newest first."""
     rows = waivers.list_waivers(session, account_ref=account_ref)
-    return WaiverList(items=[WaiverRead.model_validate(w) for w in waivers.waiver_dicts(session, rows)])
+    return WaiverList(items=waivers.waiver_reads(session, rows))
 
 
 @router.get("/fee-waivers/{waiver_id}", operation_id="waivers-get", responses=problem_responses(404))
@@ -68,7 +68,7 @@ def get_waiver(
     waiver_id: int = WaiverId,
 ) -> WaiverRead:
     """One waiver."""
-    return WaiverRead.model_validate(waivers.waiver_dict(session, waivers.get_waiver(session, waiver_id)))
+    return waivers.waiver_read(session, waivers.get_waiver(session, waiver_id))
 
 
 @router.post(
@@ -82,4 +82,4 @@ def reverse_waiver(
 ) -> WaiverRead:
     """Reverse an applied waiver: the fee and interest balances are restored (409 if not applied)."""
     waiver = waivers.reverse_waiver(session, waiver_id=waiver_id, actor=principal, note=body.note)
-    return WaiverRead.model_validate(waivers.waiver_dict(session, waiver))
+    return waivers.waiver_read(session, waiver)

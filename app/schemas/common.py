@@ -37,15 +37,12 @@ MoneyIn = Annotated[
 ]
 
 
-def _money_out(value: Decimal) -> str:
-    """JSON money: ``format_money``, whose fast path serves amounts already quantised to the fen (read
-    from the database's integer fen, or made by ``round_money``); it refuses a fraction of a fen."""
-    return format_money(value)
-
-
+# JSON money: ``format_money`` itself (one call a value: the hot answers write hundreds), whose fast
+# path serves amounts already quantised to the fen (read from the database's integer fen, or made by
+# ``round_money``); it refuses a fraction of a fen.
 MoneyOut = Annotated[
     Decimal,
-    PlainSerializer(_money_out, return_type=str),
+    PlainSerializer(format_money, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1234.50"]}),
 ]
 
@@ -80,3 +77,16 @@ def _as_utc(value: Any) -> Any:
 
 # A UTC timestamp, always shown with its offset whatever the database .
 UtcTimestamp = Annotated[datetime, BeforeValidator(_as_utc)]
+
+
+class Attributes:
+    """An object's attributes, a few of them added or replaced: what a response schema reads (from
+    attributes) when its shape is a stored row plus what the row does not hold itself, e.g. a plan's
+    ``account_ref`` (``PlanRead.model_validate(Attributes(plan, account_ref=...))``)."""
+
+    def __init__(self, base: object, /, **more: Any) -> None:
+        self.__dict__.update(more)
+        self._base = base
+
+    def __getattr__(self, name: str) -> Any:  # only for the names not given to __init__
+        return getattr(self._base, name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -33,19 +32,15 @@ from app.domain.installments import (
     select_quote_terms,
     transition_plan,
 )
-from app.domain.money import ZERO, format_money
+from app.domain.money import ZERO
 from app.domain.policy import Policy
 from app.domain.reasons import Program, ReasonCode
 from app.persistence.models import CardAccount, Installment, InstallmentPlan
+from app.schemas.common import Attributes
 from app.schemas.plans import PlanRead
 from app.services import accounts, audit, clock, events
-from app.services.eligibility import (
-    ProgramResult,
-    judge,
-    load_snapshot,
-    refusal_reasons,
-    store_decision,
-)
+from app.services.agreements import plan_agreement
+from app.services.decide import Decided, decide
 from app.services.errors import Conflict, FieldError, InvalidInput, NotFound, RefusalReason, Refused
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
@@ -62,44 +57,18 @@ __all__ = [
     "get_plan",
     "list_plans",
     "negotiate_plan",
-    "plan_dict",
+    "plan_read",
     "quote_plans",
 ]
 
 MAX_QUOTE_TERMS = 12
-
-_AGREEMENT_TEXT = {
-    "en": [
-        "The amount owed is repaid in {count} monthly installments of {amount} {currency} "
-        "(the last one {last} {currency}), the first due on {first_due}.",
-        "Fees and penalties of {fees_waived} {currency} are waived.",
-        "{accrual}",
-        "Until the plan is settled, the cardholder will not apply for new credit cards.",
-        "Collection activity is suspended for as long as the installments are paid as agreed.",
-    ],
-    "zh": [
-        "欠款分{count}期按月偿还，每期{amount}元（最后一期{last}元），首期还款日为{first_due}。",
-        "减免费用及违约金共{fees_waived}元。",
-        "{accrual}",
-        "在分期还款结清之前，持卡人承诺不再申请新的信用卡。",
-        "只要按约定履行分期还款，银行暂停催收。",
-    ],
-}
-_ACCRUAL_TEXT = {
-    "en": {
-        True: "No interest or fees accrue on the plan.",
-        False: "Interest and fees accrue only as shown in the schedule.",
-    },
-    "zh": {True: "分期期间不再计收利息和费用。", False: "利息和费用仅按还款计划表所列收取。"},
-}
-
 
 # --- quotes ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TermQuote:
-    """One term's schedule and its figures."""
+    """One term's schedule and its figures, as ``TermQuoteRead`` reads them."""
 
     term_months: int
     first_amount: Decimal
@@ -108,50 +77,12 @@ class TermQuote:
     total_fee: Decimal
     total_interest: Decimal
     total_amount: Decimal
-    installments: tuple[DomainInstallment, ...]
-
-    @property
-    def schedule(self) -> list[dict[str, Any]]:
-        """The installments as rows (number, due_date, principal, interest, fee, amount)."""
-        return [
-            {
-                "number": item.number,
-                "due_date": item.due_date,
-                "principal": item.principal,
-                "interest": item.interest,
-                "fee": item.fee,
-                "amount": item.amount,
-            }
-            for item in self.installments
-        ]
-
-    def to_json(self) -> dict[str, Any]:
-        """As JSON values, in the fields and order of ``TermQuoteRead`` (money as ``MoneyOut`` text)."""
-        return {
-            "term_months": self.term_months,
-            "first_amount": format_money(self.first_amount),
-            "last_amount": format_money(self.last_amount),
-            "monthly_fee": format_money(self.monthly_fee),
-            "total_fee": format_money(self.total_fee),
-            "total_interest": format_money(self.total_interest),
-            "total_amount": format_money(self.total_amount),
-            "schedule": [
-                {
-                    "number": item.number,
-                    "due_date": item.due_date,
-                    "principal": format_money(item.principal),
-                    "interest": format_money(item.interest),
-                    "fee": format_money(item.fee),
-                    "amount": format_money(item.amount),
-                }
-                for item in self.installments
-            ],
-        }
+    schedule: tuple[DomainInstallment, ...]
 
 
 @dataclass(frozen=True)
 class PlanQuote:
-    """Side-by-side schedules for one account (nothing is stored)."""
+    """Side-by-side schedules for one account (nothing is stored), as ``QuoteRead`` reads them."""
 
     account_ref: str
     policy_version: str
@@ -160,18 +91,6 @@ class PlanQuote:
     fees_waived: Decimal
     recommended_term_months: int | None
     quotes: list[TermQuote]
-
-    def to_json(self) -> dict[str, Any]:
-        """The answer of POST /v1/quotes/installment-plan as JSON values (``QuoteRead``)."""
-        return {
-            "account_ref": self.account_ref,
-            "policy_version": self.policy_version,
-            "currency": self.currency,
-            "restructured_principal": format_money(self.restructured_principal),
-            "fees_waived": format_money(self.fees_waived),
-            "recommended_term_months": self.recommended_term_months,
-            "quotes": [quote.to_json() for quote in self.quotes],
-        }
 
 
 def _term_quote(schedule: Schedule) -> TermQuote:
@@ -184,7 +103,7 @@ def _term_quote(schedule: Schedule) -> TermQuote:
         total_fee=schedule.fee_total,
         total_interest=schedule.interest_total,
         total_amount=schedule.amount_total,
-        installments=schedule.installments,
+        schedule=schedule.installments,
     )
 
 
@@ -270,82 +189,6 @@ def _require_commitment(commitment_accepted: bool) -> None:
         )
 
 
-def _judge_installment(
-    session: Session,
-    account: CardAccount,
-    *,
-    policy: Policy,
-    on: date,
-    hardship_reason: str | None,
-    monthly_income: Decimal | None,
-    requested_term: int | None,
-    lang: str,
-) -> tuple[Any, ProgramResult]:
-    snapshot = load_snapshot(
-        session,
-        account,
-        policy=policy,
-        on=on,
-        hardship_reason=hardship_reason,
-        monthly_income=monthly_income,
-        requested_term=requested_term,
-    )
-    (result,) = judge(snapshot, policy, lang=lang, programs=[Program.INSTALLMENT_PLAN])
-    return snapshot, result
-
-
-def _agreement(
-    account: CardAccount,
-    schedule: Schedule,
-    *,
-    policy: Policy,
-    on: date,
-    channel: str,
-    recording_ref: str | None,
-    commitment_accepted: bool,
-    lang: str,
-) -> dict[str, Any]:
-    first, last = schedule.installments[0], schedule.installments[-1]
-    rules = policy.installment
-    nothing_accrues = rules.annual_interest_rate == 0 and rules.monthly_fee_rate == 0
-    language = "en" if lang == "en" else "zh"
-    words = {
-        "count": schedule.term_months,
-        "amount": format_money(first.amount),
-        "last": format_money(last.amount),
-        "currency": policy.currency,
-        "first_due": first.due_date.isoformat(),
-        "fees_waived": format_money(account.fee_balance),
-        "accrual": _ACCRUAL_TEXT[language][nothing_accrues],
-    }
-    return {
-        "currency": policy.currency,
-        "balance_owed": format_money(
-            account.principal_balance + account.interest_balance + account.fee_balance
-        ),
-        "principal_balance": format_money(account.principal_balance),
-        "interest_balance": format_money(account.interest_balance),
-        "fees_waived": format_money(account.fee_balance),
-        "restructured_principal": format_money(schedule.principal_total),
-        "installments_count": schedule.term_months,
-        "installment_amount": format_money(first.amount),
-        "last_installment_amount": format_money(last.amount),
-        "total_repayable": format_money(schedule.amount_total),
-        "start_on": on.isoformat(),
-        "first_due_on": first.due_date.isoformat(),
-        "last_due_on": last.due_date.isoformat(),
-        "interest_accrual": "none" if rules.annual_interest_rate == 0 else "per_schedule",
-        "fee_accrual": "none" if rules.monthly_fee_rate == 0 else "per_schedule",
-        "no_new_cards_until_settled": True,
-        "commitment_accepted": commitment_accepted,
-        "collection_suspended_while_kept": True,
-        "channel": channel,
-        "recording_ref": recording_ref,
-        "lang": language,
-        "terms_text": [line.format(**words) for line in _AGREEMENT_TEXT[language]],
-    }
-
-
 def create_plan(
     session: Session,
     *,
@@ -368,87 +211,62 @@ def create_plan(
     accepted; Conflict when a concurrent request created an active plan first (unique index).
     """
     _require_commitment(commitment_accepted)
-    account = accounts.lock_account_row(session, account_ref)
-    on = clock.today(session)
-    policy = policies.in_force(on)
-    snapshot, result = _judge_installment(
+    decided = decide(
         session,
-        account,
-        policy=policy,
-        on=on,
+        account_ref=account_ref,
+        program=Program.INSTALLMENT_PLAN,
+        policies=policies,
+        lang=lang,
         hardship_reason=hardship_reason,
         monthly_income=monthly_income,
         requested_term=term_months,
-        lang=lang,
     )
-    if not result.eligible:
-        raise Refused("The installment plan is refused by the relief rules.", refusal_reasons(result))
-    decision = store_decision(
+    return _write_plan(
         session,
-        kind="installment_plan",
-        snapshot=snapshot,
-        results=[result],
-        policy=policy,
-        actor=actor,
-        lang=lang,
-    )
-    rules = policy.installment
-    principal = account.principal_balance + account.interest_balance
-    schedule = build_policy_schedule(principal, term_months, on, rules)
-    plan = InstallmentPlan(
-        account_id=account.id,
-        status=PlanStatus.ACTIVE.value,
-        method=str(rules.method),
+        decided,
         term_months=term_months,
-        hardship_reason=str(hardship_reason),
-        start_on=on,
-        principal_amount=schedule.principal_total,
-        fees_waived=account.fee_balance,
-        fee_total=schedule.fee_total,
-        interest_total=schedule.interest_total,
-        total_amount=schedule.amount_total,
-        monthly_fee_rate=format(rules.monthly_fee_rate, "f"),
-        annual_interest_rate=format(rules.annual_interest_rate, "f"),
-        policy_version=policy.version,
-        decision_id=decision.id,
-        agreement=_agreement(
-            account,
-            schedule,
-            policy=policy,
-            on=on,
-            channel=channel,
-            recording_ref=recording_ref,
-            commitment_accepted=commitment_accepted,
-            lang=lang,
-        ),
-        recording_ref=recording_ref,
+        actor=actor,
         channel=channel,
-        created_by=actor.actor,
-        created_person=actor.person,
-        created_at=clock.utcnow(),
+        recording_ref=recording_ref,
+        commitment_accepted=commitment_accepted,
     )
-    plan.installments = [
-        Installment(
-            number=item.number,
-            due_date=item.due_date,
-            principal_amount=item.principal,
-            interest_amount=item.interest,
-            fee_amount=item.fee,
-            amount=item.amount,
-        )
-        for item in schedule.installments
-    ]
-    try:
-        with session.begin_nested():
-            session.add(plan)
-            session.flush()
-    except IntegrityError:
-        raise Conflict(
-            "The account already has an active installment plan (PLAN_ALREADY_ACTIVE); "
-            "another request created it first.",
-            code="plan.already_active",
-        ) from None
-    # The plan waives the penalty fees: take them off the account so no later waiver waives them again.
+
+
+def _write_plan(
+    session: Session,
+    decided: Decided,
+    *,
+    term_months: int,
+    actor: Principal,
+    channel: str,
+    recording_ref: str | None,
+    commitment_accepted: bool,
+) -> InstallmentPlan:
+    """Store the decision, then the plan with its schedule and agreement; the plan waives the penalty
+    fees, so they come off the account (no later waiver waives them again). Emitted and audited."""
+    decision = decided.store(session, actor=actor)
+    account, policy, on = decided.account, decided.policy, decided.on
+    schedule = build_policy_schedule(decided.restructured_principal, term_months, on, policy.installment)
+    agreement = plan_agreement(
+        account,
+        schedule,
+        policy=policy,
+        on=on,
+        channel=channel,
+        recording_ref=recording_ref,
+        commitment_accepted=commitment_accepted,
+        lang=decided.lang,
+    )
+    plan = _plan_row(
+        decided,
+        schedule,
+        decision_id=decision.id,
+        agreement=agreement,
+        channel=channel,
+        recording_ref=recording_ref,
+        actor=actor,
+    )
+    _insert_plan(session, plan)
     fee_balance_before = account.fee_balance
     account.fee_balance = ZERO
     session.flush()
@@ -475,6 +293,70 @@ def create_plan(
         },
     )
     return plan
+
+
+def _plan_row(
+    decided: Decided,
+    schedule: Schedule,
+    *,
+    decision_id: int,
+    agreement: dict[str, Any],
+    channel: str,
+    recording_ref: str | None,
+    actor: Principal,
+) -> InstallmentPlan:
+    """The active plan and its installments as rows (not yet added to the session)."""
+    rules = decided.policy.installment
+    plan = InstallmentPlan(
+        account_id=decided.account.id,
+        status=PlanStatus.ACTIVE.value,
+        method=str(rules.method),
+        term_months=schedule.term_months,
+        hardship_reason=str(decided.snapshot.hardship_reason),
+        start_on=decided.on,
+        principal_amount=schedule.principal_total,
+        fees_waived=decided.account.fee_balance,
+        fee_total=schedule.fee_total,
+        interest_total=schedule.interest_total,
+        total_amount=schedule.amount_total,
+        monthly_fee_rate=format(rules.monthly_fee_rate, "f"),
+        annual_interest_rate=format(rules.annual_interest_rate, "f"),
+        policy_version=decided.policy.version,
+        decision_id=decision_id,
+        agreement=agreement,
+        recording_ref=recording_ref,
+        channel=channel,
+        created_by=actor.actor,
+        created_person=actor.person,
+        created_at=clock.utcnow(),
+    )
+    plan.installments = [
+        Installment(
+            number=item.number,
+            due_date=item.due_date,
+            principal_amount=item.principal,
+            interest_amount=item.interest,
+            fee_amount=item.fee,
+            amount=item.amount,
+        )
+        for item in schedule.installments
+    ]
+    return plan
+
+
+def _insert_plan(session: Session, plan: InstallmentPlan) -> None:
+    """Insert the plan; Conflict when a concurrent request created the account's active plan first
+    (the partial unique index settles what the account lock did not)."""
+    try:
+        with session.begin_nested():
+            session.add(plan)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "The account already has an active installment plan (PLAN_ALREADY_ACTIVE); "
+            "another request created it first.",
+            code="plan.already_active",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -505,45 +387,45 @@ def negotiate_plan(
     """Online negotiation: accept the proposed term (and create the plan) when it is allowed, otherwise
     counter-offer the nearest allowed term (ties to the shorter) with its schedule, creating nothing.
 
-    Refused with the reason codes when the account is ineligible for any other reason.
+    Refused with the reason codes when the account is ineligible for any other reason. The rules are
+    judged once: with the proposed term when it can be accepted (the decision stored with the plan),
+    without a term otherwise (a term that is not allowed is countered, not refused).
     """
-    account = accounts.lock_account_row(session, account_ref)
-    on = clock.today(session)
-    policy = policies.in_force(on)
-    _, result = _judge_installment(
+
+    def proposed_if_allowed(account: CardAccount, policy: Policy) -> int | None:
+        principal = account.principal_balance + account.interest_balance
+        accepted = negotiate_term(proposed_term_months, principal, policy.installment).accepted
+        return proposed_term_months if accepted else None
+
+    decided = decide(
         session,
-        account,
-        policy=policy,
-        on=on,
+        account_ref=account_ref,
+        program=Program.INSTALLMENT_PLAN,
+        policies=policies,
+        lang=lang,
         hardship_reason=hardship_reason,
         monthly_income=monthly_income,
-        requested_term=None,
-        lang=lang,
+        requested_term=proposed_if_allowed,
     )
-    if not result.eligible:
-        raise Refused("The installment plan is refused by the relief rules.", refusal_reasons(result))
-    principal = account.principal_balance + account.interest_balance
-    recommended = recommended_term(principal, monthly_income, policy.installment)
-    negotiation = negotiate_term(proposed_term_months, principal, policy.installment)
-    if negotiation.accepted:
-        plan = create_plan(
+    principal, rules = decided.restructured_principal, decided.policy.installment
+    recommended = recommended_term(principal, monthly_income, rules)
+    if decided.snapshot.requested_term is not None:
+        _require_commitment(commitment_accepted)
+        plan = _write_plan(
             session,
-            account_ref=account_ref,
+            decided,
             term_months=proposed_term_months,
-            hardship_reason=hardship_reason,
             actor=actor,
-            policies=policies,
-            lang=lang,
             channel=channel,
             recording_ref=recording_ref,
             commitment_accepted=commitment_accepted,
-            monthly_income=monthly_income,
         )
         return NegotiationOutcome("accepted", plan, None, None, recommended)
-    if negotiation.term is None:  # pragma: no cover - the eligibility rules refuse this case first
-        raise _term_refusal(policy, lang, "There is nothing to spread over installments.")
-    quote = _term_quote(build_policy_schedule(principal, negotiation.term, on, policy.installment))
-    return NegotiationOutcome("counter_offer", None, negotiation.term, quote, recommended)
+    counter = negotiate_term(proposed_term_months, principal, rules).term
+    if counter is None:  # pragma: no cover - the eligibility rules refuse this case first
+        raise _term_refusal(decided.policy, lang, "There is nothing to spread over installments.")
+    quote = _term_quote(build_policy_schedule(principal, counter, decided.on, rules))
+    return NegotiationOutcome("counter_offer", None, counter, quote, recommended)
 
 
 # --- reading and lifecycle -------------------------------------------------------------------------
@@ -625,7 +507,7 @@ _END_EVENTS = {
 def emit_plan_event(session: Session, plan: InstallmentPlan, type: EventType) -> str:
     """The plan's event (CONTRACT.md, "Events out"): subject its account_ref, data the plan as
     GET /v1/installment-plans/{id} answers it. Call after the change is flushed, before its audit."""
-    data = PlanRead.model_validate(plan_dict(session, plan)).model_dump(mode="json")
+    data = plan_read(session, plan).model_dump(mode="json")
     return events.emit(session, type=type, subject=data["account_ref"], data=data)
 
 
@@ -639,52 +521,15 @@ def break_plan(session: Session, *, plan_id: int, actor: Principal, note: str) -
     return _end_plan(session, plan_id=plan_id, target=PlanStatus.BROKEN, actor=actor, note=note)
 
 
-def plan_dict(session: Session, plan: InstallmentPlan) -> dict[str, Any]:
-    """The plan as the API and the agent UI show it: with its account_ref and schedule."""
+def plan_read(session: Session, plan: InstallmentPlan) -> PlanRead:
+    """The plan as the API, its events and the agent UI show it (``PlanRead``): its own columns, its
+    account_ref and its installments as the schedule."""
     account_ref = session.scalar(select(CardAccount.account_ref).where(CardAccount.id == plan.account_id))
     installments = session.scalars(
         select(Installment).where(Installment.plan_id == plan.id).order_by(Installment.number)
     ).all()
-    return {
-        "id": plan.id,
-        "account_ref": account_ref,
-        "status": plan.status,
-        "term_months": plan.term_months,
-        "method": plan.method,
-        "hardship_reason": plan.hardship_reason,
-        "start_on": plan.start_on,
-        "principal_amount": plan.principal_amount,
-        "fees_waived": plan.fees_waived,
-        "fee_total": plan.fee_total,
-        "interest_total": plan.interest_total,
-        "total_amount": plan.total_amount,
-        "monthly_fee_rate": plan.monthly_fee_rate,
-        "annual_interest_rate": plan.annual_interest_rate,
-        "policy_version": plan.policy_version,
-        "decision_id": plan.decision_id,
-        "channel": plan.channel,
-        "recording_ref": plan.recording_ref,
-        "created_by": plan.created_by,
-        "created_at": plan.created_at,
-        "ended_on": plan.ended_on,
-        "end_reason": plan.end_reason,
-        "agreement": plan.agreement,
-        "schedule": [
-            {
-                "number": i.number,
-                "due_date": i.due_date,
-                "principal": i.principal_amount,
-                "interest": i.interest_amount,
-                "fee": i.fee_amount,
-                "amount": i.amount,
-                "status": i.status,
-                "paid_amount": i.paid_amount,
-            }
-            for i in installments
-        ],
-        "completed_on": plan.completed_on,
-        "broken_on": plan.broken_on,
-        "paid_total": plan.paid_total,
-        "outstanding": plan.outstanding,
-        "unapplied": plan.unapplied,
-    }
+    schedule = [
+        Attributes(item, principal=item.principal_amount, interest=item.interest_amount, fee=item.fee_amount)
+        for item in installments
+    ]
+    return PlanRead.model_validate(Attributes(plan, account_ref=account_ref, schedule=schedule))

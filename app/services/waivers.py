@@ -23,6 +23,8 @@ from app.domain.policy import Policy
 from app.domain.reasons import HardshipReason, Program, ReasonCode
 from app.domain.statuses import ApprovalStatus, WaiverStatus
 from app.domain.waivers import (
+    WaiverComponents,
+    WaiverDecision,
     authority_window_start,
     decide_waiver_authority,
     disaster_covers_account,
@@ -30,10 +32,11 @@ from app.domain.waivers import (
 )
 from app.persistence import mappers
 from app.persistence.models import Approval, CardAccount, FeeWaiver
+from app.schemas.common import Attributes
 from app.schemas.waivers import WaiverRead
 from app.services import accounts, audit, clock, events
-from app.services.eligibility import judge, load_snapshot, refusal_reasons, store_decision
-from app.services.errors import Conflict, NotFound, RefusalReason, Refused
+from app.services.decide import Decided, decide
+from app.services.errors import Conflict, NotFound
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
 from app.settings import get_settings
@@ -47,8 +50,8 @@ __all__ = [
     "reject_pending_waiver",
     "request_waiver",
     "reverse_waiver",
-    "waiver_dict",
-    "waiver_dicts",
+    "waiver_read",
+    "waiver_reads",
 ]
 
 SUBJECT_TYPE = "fee_waiver"
@@ -150,7 +153,7 @@ _EVENTS = {
 def emit_waiver_event(session: Session, waiver: FeeWaiver) -> str:
     """The waiver's event for its current status (CONTRACT.md, "Events out"): subject its
     account_ref, data the waiver as GET /v1/fee-waivers/{id} answers it."""
-    data = WaiverRead.model_validate(waiver_dict(session, waiver)).model_dump(mode="json")
+    data = waiver_read(session, waiver).model_dump(mode="json")
     return events.emit(session, type=_EVENTS[waiver.status], subject=data["account_ref"], data=data)
 
 
@@ -173,36 +176,63 @@ def request_waiver(
     waivable interest. Within the caller's authority it is applied at once (status "applied");
     otherwise it waits (status "pending_approval") with a pending Approval row.
     """
-    account = accounts.lock_account_row(session, account_ref)
-    on = clock.today(session)
-    policy = policies.in_force(on)
-    snapshot = load_snapshot(
+    decided = decide(
         session,
-        account,
-        policy=policy,
-        on=on,
+        account_ref=account_ref,
+        program=Program.FEE_WAIVER,
+        policies=policies,
+        lang=lang,
         hardship_reason=hardship_reason,
-        monthly_income=None,
-        requested_term=None,
+        also_refused=() if hardship_reason in HARDSHIP_REASONS else (ReasonCode.HARDSHIP_REASON_REQUIRED,),
     )
-    (result,) = judge(snapshot, policy, lang=lang, programs=[Program.FEE_WAIVER])
-    reasons = refusal_reasons(result)
-    if hardship_reason not in HARDSHIP_REASONS:
-        code = ReasonCode.HARDSHIP_REASON_REQUIRED
-        reasons.append(RefusalReason(code=code.value, message=policy.reason_message(code, lang)))
-    if reasons:
-        raise Refused("The fee waiver is refused by the relief rules.", reasons)
-    reason = str(hardship_reason)
-    parts = split_waiver(snapshot.account, fee_amount, interest_amount, policy)
-    authority = decide_waiver_authority(
-        parts.total,
+    parts = split_waiver(decided.snapshot.account, fee_amount, interest_amount, decided.policy)
+    authority = _authority(session, decided, parts.total, actor)
+    decision = decided.store(session, actor=actor)
+    waiver = _new_waiver(session, decided, parts, note=note, actor=actor)
+    account = decided.account
+    approval = _request_approval(session, waiver, authority, actor) if authority.needs_approval else None
+    applied = None if approval is not None else _apply(session, account, waiver, policy=decided.policy)
+    emit_waiver_event(session, waiver)
+    audit.record(
+        session,
+        actor=actor,
+        action="fee_waiver.requested",
+        entity_type="fee_waiver",
+        entity_id=waiver.id,
+        after={
+            "account_ref": account.account_ref,
+            "fee_amount": waiver.fee_amount,
+            "interest_amount": waiver.interest_amount,
+            "total_amount": waiver.total_amount,
+            "hardship_reason": waiver.hardship_reason,
+            "needs_approval": authority.needs_approval,
+            "why": authority.why,
+            "decision_id": decision.id,
+            "policy_version": waiver.policy_version,
+        },
+    )
+    if approval is not None:
+        _audit_approval_requested(session, approval, account.account_ref, actor)
+    if applied is not None:
+        _audit_applied(session, waiver, actor, *applied)
+    return waiver
+
+
+def _authority(session: Session, decided: Decided, total: Decimal, actor: Principal) -> WaiverDecision:
+    """Whether the waiver is within the caller's authority or waits for a supervisor's approval: its
+    amount, what this person already waived on the account in the window, a waiver within the last
+    365 days, and whether an open disaster covers the account (DOMAIN.md, "Waiver controls")."""
+    snapshot, on, policy = decided.snapshot, decided.on, decided.policy
+    account_id = decided.account.id
+    return decide_waiver_authority(
+        total,
         role=actor.role.value,
         policy=policy,
-        prior_waiver_on=_prior_waiver_on(session, account.id),
+        prior_waiver_on=_prior_waiver_on(session, account_id),
         today=on,
-        reason=reason,
+        reason=str(snapshot.hardship_reason),
         waived_in_window=waived_in_authority_window(
-            session, account_id=account.id, actor=actor, on=on, policy=policy
+            session, account_id=account_id, actor=actor, on=on, policy=policy
         ),
         disaster_covers_account=disaster_covers_account(
             snapshot.account.region_code,
@@ -212,24 +242,21 @@ def request_waiver(
             today=on,
         ),
     )
-    decision = store_decision(
-        session,
-        kind="fee_waiver",
-        snapshot=snapshot,
-        results=[result],
-        policy=policy,
-        actor=actor,
-        lang=lang,
-    )
+
+
+def _new_waiver(
+    session: Session, decided: Decided, parts: WaiverComponents, *, note: str | None, actor: Principal
+) -> FeeWaiver:
+    """The requested waiver, written as pending approval (applied at once when within authority)."""
     waiver = FeeWaiver(
-        account_id=account.id,
+        account_id=decided.account.id,
         status=WaiverStatus.PENDING_APPROVAL,
         fee_amount=parts.fee_waived,
         interest_amount=parts.interest_waived,
         total_amount=parts.total,
-        hardship_reason=reason,
+        hardship_reason=str(decided.snapshot.hardship_reason),
         note=note,
-        policy_version=policy.version,
+        policy_version=decided.policy.version,
         requested_by=actor.actor,
         requested_person=actor.person,
         requested_role=actor.role.value,
@@ -237,63 +264,47 @@ def request_waiver(
     )
     session.add(waiver)
     session.flush()
-    requested = {
-        "account_ref": account.account_ref,
-        "fee_amount": waiver.fee_amount,
-        "interest_amount": waiver.interest_amount,
-        "total_amount": waiver.total_amount,
-        "hardship_reason": reason,
-        "needs_approval": authority.needs_approval,
-        "why": authority.why,
-        "decision_id": decision.id,
-        "policy_version": policy.version,
-    }
-    applied: tuple[dict[str, Any], dict[str, Any]] | None = None
-    approval: Approval | None = None
-    if authority.needs_approval:
-        approval = Approval(
-            subject_type=SUBJECT_TYPE,
-            subject_id=waiver.id,
-            account_id=account.id,
-            status=ApprovalStatus.PENDING,
-            amount=waiver.total_amount,
-            why=str(authority.why),
-            requested_by=actor.actor,
-            requested_person=actor.person,
-            requested_role=actor.role.value,
-            created_at=clock.utcnow(),
-        )
-        session.add(approval)
-        session.flush()
-    else:
-        applied = _apply(session, account, waiver, policy=policy)
-    emit_waiver_event(session, waiver)
+    return waiver
+
+
+def _request_approval(
+    session: Session, waiver: FeeWaiver, authority: WaiverDecision, actor: Principal
+) -> Approval:
+    """The pending approval a waiver beyond the requester's authority waits for (maker-checker)."""
+    approval = Approval(
+        subject_type=SUBJECT_TYPE,
+        subject_id=waiver.id,
+        account_id=waiver.account_id,
+        status=ApprovalStatus.PENDING,
+        amount=waiver.total_amount,
+        why=str(authority.why),
+        requested_by=actor.actor,
+        requested_person=actor.person,
+        requested_role=actor.role.value,
+        created_at=clock.utcnow(),
+    )
+    session.add(approval)
+    session.flush()
+    return approval
+
+
+def _audit_approval_requested(
+    session: Session, approval: Approval, account_ref: str, actor: Principal
+) -> None:
     audit.record(
         session,
         actor=actor,
-        action="fee_waiver.requested",
-        entity_type="fee_waiver",
-        entity_id=waiver.id,
-        after=requested,
+        action="approval.requested",
+        entity_type="approval",
+        entity_id=approval.id,
+        after={
+            "subject_type": SUBJECT_TYPE,
+            "subject_id": approval.subject_id,
+            "account_ref": account_ref,
+            "amount": approval.amount,
+            "why": approval.why,
+        },
     )
-    if approval is not None:
-        audit.record(
-            session,
-            actor=actor,
-            action="approval.requested",
-            entity_type="approval",
-            entity_id=approval.id,
-            after={
-                "subject_type": SUBJECT_TYPE,
-                "subject_id": waiver.id,
-                "account_ref": account.account_ref,
-                "amount": approval.amount,
-                "why": approval.why,
-            },
-        )
-    if applied is not None:
-        _audit_applied(session, waiver, actor, *applied)
-    return waiver
 
 
 def _lock_account_by_id(session: Session, account_id: int) -> CardAccount:
@@ -410,8 +421,9 @@ def list_waivers(session: Session, *, account_ref: str) -> list[FeeWaiver]:
     )
 
 
-def waiver_dicts(session: Session, waivers: Sequence[FeeWaiver]) -> list[dict[str, Any]]:
-    """Waivers as the API shows them: with the account_ref and the latest approval, if any."""
+def waiver_reads(session: Session, waivers: Sequence[FeeWaiver]) -> list[WaiverRead]:
+    """Waivers as the API and their events show them (``WaiverRead``): their own columns, with the
+    account_ref and the latest approval, if any."""
     if not waivers:
         return []
     ids = [w.id for w in waivers]
@@ -431,28 +443,18 @@ def waiver_dicts(session: Session, waivers: Sequence[FeeWaiver]) -> list[dict[st
     ):
         approvals[approval.subject_id] = approval  # the latest one wins
     return [
-        {
-            "id": w.id,
-            "account_ref": refs.get(w.account_id),
-            "status": w.status,
-            "fee_amount": w.fee_amount,
-            "interest_amount": w.interest_amount,
-            "total_amount": w.total_amount,
-            "hardship_reason": w.hardship_reason,
-            "note": w.note,
-            "policy_version": w.policy_version,
-            "requested_by": w.requested_by,
-            "requested_role": w.requested_role,
-            "created_at": w.created_at,
-            "applied_at": w.applied_at,
-            "reversed_at": w.reversed_at,
-            "approval_id": approvals[w.id].id if w.id in approvals else None,
-            "approval_status": approvals[w.id].status if w.id in approvals else None,
-        }
+        WaiverRead.model_validate(
+            Attributes(
+                w,
+                account_ref=refs.get(w.account_id),
+                approval_id=approvals[w.id].id if w.id in approvals else None,
+                approval_status=approvals[w.id].status if w.id in approvals else None,
+            )
+        )
         for w in waivers
     ]
 
 
-def waiver_dict(session: Session, waiver: FeeWaiver) -> dict[str, Any]:
+def waiver_read(session: Session, waiver: FeeWaiver) -> WaiverRead:
     """One waiver as the API shows it."""
-    return waiver_dicts(session, [waiver])[0]
+    return waiver_reads(session, [waiver])[0]

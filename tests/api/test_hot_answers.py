@@ -1,20 +1,27 @@
-"""The hot endpoints (GET account, eligibility, quote) build their JSON by hand and return it as a
-Response: the bytes must be exactly what their response models (the OpenAPI schema) would give."""
+"""The hot endpoints (GET account, eligibility, quote) build their JSON without their response models
+(the quote's from its model, ``app.schemas.fast``) and return it as a Response: the bytes must be
+exactly what their response models (the OpenAPI schema) would give."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import Field, field_serializer
 
 from app.db import unit_of_work
-from app.domain.installments import build_schedule
+from app.domain.installments import PlanStatus, build_schedule
 from app.domain.model import Account, Statement
 from app.routing import json_response
 from app.schemas.accounts import AccountRead
+from app.schemas.common import MoneyOut, ReadModel, UtcTimestamp
 from app.schemas.eligibility import EligibilityRead, ProgramRead, ReasonRead
+from app.schemas.fast import json_values
 from app.schemas.plans import QuoteRead
 from app.services.accounts import AccountView
 from app.services.eligibility import EligibilityResult, ProgramResult
@@ -112,7 +119,7 @@ def test_the_quote_answer_is_the_quote_model_serialised() -> None:
         quotes=[_term_quote(schedule) for schedule in schedules],
     )
     expected = QuoteRead.model_validate(quote).model_dump_json().encode()
-    assert json_response(quote.to_json()).body == expected
+    assert json_response(json_values(QuoteRead)(quote)).body == expected
 
 
 def test_the_eligibility_answer_is_the_eligibility_model_serialised() -> None:
@@ -162,3 +169,101 @@ def test_get_account_answers_the_model_bytes_with_json_headers(
     body = response.json()
     assert [s["unpaid_amount"] for s in body["statements"]] == ["3000.00", "0.00"]
     assert response.content == AccountRead.model_validate(body).model_dump_json().encode()
+
+
+class _Part(ReadModel):
+    number: int
+    amount: MoneyOut
+
+
+class _Everything(ReadModel):
+    """One field of each kind ``json_values`` writes."""
+
+    name: str
+    count: int
+    flag: bool
+    kind: Literal["a", "b"]
+    status: PlanStatus
+    on: date
+    at: UtcTimestamp
+    maybe_at: UtcTimestamp | None
+    amount: MoneyOut
+    maybe_amount: MoneyOut | None
+    rate: Decimal
+    words: list[str]
+    extra: dict[str, Any] | None
+    part: _Part
+    maybe_part: _Part | None
+    parts: list[_Part]
+    nested: list[list[_Part]]
+
+
+@dataclass
+class _Source:
+    name: str = '名字 "quoted"'
+    count: int = -3
+    flag: bool = False
+    kind: str = "b"
+    status: Any = PlanStatus.ACTIVE
+    on: date = date(2025, 2, 28)
+    at: datetime = datetime(2025, 7, 15, 12, 0, 0, 123456)  # naive, as SQLite gives it back
+    maybe_at: datetime | None = None
+    amount: Decimal = Decimal("-0.00")
+    maybe_amount: Decimal | None = Decimal("1234.50")
+    rate: Decimal = Decimal("0.0060")
+    words: tuple[str, ...] = ("x", "y")
+    extra: dict[str, Any] | None = field(default_factory=lambda: {"a": [1, "2.00", None]})
+    part: Any = field(default_factory=lambda: SimpleNamespace(number=1, amount=Decimal("10")))
+    maybe_part: Any = None
+    parts: Any = field(
+        default_factory=lambda: [SimpleNamespace(number=n, amount=Decimal(n) / 100) for n in (1, 250)]
+    )
+    nested: Any = field(default_factory=lambda: [[], [SimpleNamespace(number=2, amount=Decimal("0"))]])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"maybe_at": datetime(2025, 1, 1, tzinfo=UTC), "maybe_amount": None, "extra": None},
+        {"maybe_part": SimpleNamespace(number=9, amount=Decimal("99999999.99")), "status": "broken"},
+    ],
+    ids=["defaults", "optionals-flipped", "optional-part"],
+)
+def test_json_values_are_the_model_bytes_for_every_kind_of_field(changes: dict[str, Any]) -> None:
+    source = _Source(**changes)
+    expected = _Everything.model_validate(source).model_dump_json().encode()
+    assert json_response(json_values(_Everything)(source)).body == expected
+
+
+def test_json_values_refuse_a_field_they_cannot_write_as_the_model_does() -> None:
+    class Aliased(ReadModel):
+        value: int = Field(alias="other")
+
+    class Either(ReadModel):
+        value: int | str
+
+    class Serialised(ReadModel):
+        value: int
+
+        @field_serializer("value")
+        def _double(self, value: int) -> int:
+            return value * 2
+
+    for model in (Aliased, Either, Serialised):
+        with pytest.raises(TypeError):
+            json_values(model)
+
+
+def test_post_quote_answers_the_model_bytes(db: Database, client: TestClient, keys: dict[str, str]) -> None:
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1", principal_balance="12345.67", interest_balance="89.01")
+    response = client.post(
+        "/v1/quotes/installment-plan",
+        json={"account_ref": "A-1", "monthly_income": "5000.00"},
+        headers=bearer(keys["channel"]),
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["quotes"]
+    assert response.content == QuoteRead.model_validate(response.json()).model_dump_json().encode()

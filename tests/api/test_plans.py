@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.db import unit_of_work
 from app.persistence.models import Decision, Installment, InstallmentPlan
+from app.services import decide as decide_module
 from tests.conftest import Database, bearer
 from tests.factories import freeze_today, make_account
 
@@ -345,6 +346,70 @@ def test_negotiation_refuses_an_ineligible_account_with_reasons(
         "ACCOUNT_STATUS_INELIGIBLE",
         "HARDSHIP_REASON_REQUIRED",
     ]
+
+
+def negotiate(client: TestClient, token: str, ref: str = "A-1", **body: Any) -> Any:
+    return client.post(f"/v1/accounts/{ref}/installment-plans/negotiate", json=body, headers=bearer(token))
+
+
+@pytest.fixture
+def judged(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """The requested term of every judgement the use cases make (app.services.decide)."""
+    terms: list[int | None] = []
+    original = decide_module.judge
+
+    def counting(snapshot: Any, *args: Any, **kwargs: Any) -> Any:
+        terms.append(snapshot.requested_term)
+        return original(snapshot, *args, **kwargs)
+
+    monkeypatch.setattr(decide_module, "judge", counting)
+    return terms
+
+
+def test_negotiation_judges_once_and_stores_the_accepted_terms_decision(
+    db: Database, client: TestClient, keys: dict[str, str], judged: list[int | None]
+) -> None:
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1")
+        # P = 1,000.00: 1 to 10 months.
+        make_account(s, "A-2", principal_balance="1000.00", interest_balance="0.00", fee_balance="0.00")
+
+    accepted = negotiate(client, keys["channel"], proposed_term_months=24, reason="illness")
+    countered = negotiate(client, keys["channel"], "A-2", proposed_term_months=24, reason="illness")
+
+    assert (accepted.status_code, countered.status_code) == (201, 200)
+    assert judged == [24, None]
+    with unit_of_work(db.engine) as s:
+        (decision,) = s.scalars(select(Decision)).all()
+    assert decision.id == accepted.json()["plan"]["decision_id"]
+    assert (decision.kind, decision.account_ref, decision.inputs["requested_term_months"]) == (
+        "installment_plan",
+        "A-1",
+        24,
+    )
+    assert decision.outcome["programs"][0]["offer"]["quote"]["term_months"] == 24
+
+
+def test_negotiation_refuses_before_it_counters_or_asks_for_the_commitment(
+    db: Database, client: TestClient, keys: dict[str, str], judged: list[int | None]
+) -> None:
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1", status="charged_off", principal_balance="1000.00", interest_balance="0.00")
+        make_account(s, "A-2")
+
+    # A term that is not allowed is not a reason: it would be countered.
+    ineligible = negotiate(client, keys["agent"], proposed_term_months=24, reason="illness")
+    unconfirmed = negotiate(client, keys["agent"], "A-2", proposed_term_months=12, reason="illness")
+    countered = negotiate(client, keys["agent"], "A-2", proposed_term_months=61, reason="illness")
+
+    assert ineligible.status_code == 422
+    assert [r["code"] for r in ineligible.json()["reasons"]] == ["ACCOUNT_STATUS_INELIGIBLE"]
+    assert unconfirmed.status_code == 422
+    assert [e["field"] for e in unconfirmed.json()["errors"]] == ["body.commitment_accepted"]
+    assert countered.status_code == 200, countered.text
+    assert countered.json()["counter_offer_term_months"] == 60
+    assert judged == [None, 12, None]
+    assert count(db, Decision) == 0
 
 
 def test_a_plan_takes_the_waived_fees_off_the_account_and_a_cancellation_restores_them(

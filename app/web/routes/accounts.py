@@ -424,8 +424,8 @@ def plan_page(
 
 def render_plan(request: Request, plan_id: int, *, state: FormState = EMPTY) -> Response:
     with unit_of_work(request) as session:
-        plan = plans.plan_dict(session, plans.get_plan(session, plan_id))
-    recorded = policies_of(request).get(plan["policy_version"])
+        plan = plans.plan_read(session, plans.get_plan(session, plan_id))
+    recorded = policies_of(request).get(plan.policy_version)
     rules = (recorded or policy_in_force(request)).servicing
     return render(
         request,

@@ -181,8 +181,8 @@ def agreement_page(
     """The plan's agreement as a printable page: the terms Art. 70 requires, in plain words, the
     schedule with every installment, the recording reference and signature lines."""
     with unit_of_work(request) as session:
-        plan = plans.plan_dict(session, plans.get_plan(session, plan_id))
-        account = get_account_row(session, plan["account_ref"])
+        plan = plans.plan_read(session, plans.get_plan(session, plan_id))
+        account = get_account_row(session, plan.account_ref)
         customer_ref = account.customer_ref
         product_code = account.product_code
     policy = policy_in_force(request)
