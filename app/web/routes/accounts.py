@@ -3,6 +3,7 @@ reason), quotes side by side, creating a plan, and asking for a fee waiver."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Form, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from app.domain.access import Permission
 from app.domain.contacts import MAX_CALLBACK_DAYS, ContactChannel, ContactOutcome
@@ -138,34 +140,7 @@ def render_account(
             inputs["hardship_reason"] = sent_reason
     with unit_of_work(request) as session:
         view = accounts.view_account(session, account_ref)
-        data = view.as_dict()
-        other_accounts = [
-            r for r in accounts.accounts_of_customer(session, view.account.customer_ref) if r != account_ref
-        ]
-        # Where each plan stands (paid, late, missed at a glance; a broken plan's reason).
-        plan_servicing = servicing.plan_summaries(
-            session, [p["id"] for p in data["arrangements"]["installment_plans"]]
-        )
-        waiver_rows = (
-            waivers.list_waivers(session, account_ref=account_ref)
-            if can(user, Permission.WAIVER_READ)
-            else []
-        )
-        deferral_rows = (
-            deferrals.list_deferrals(session, account_ref=account_ref)
-            if can(user, Permission.DEFERRAL_READ)
-            else []
-        )
-        timeline_items = (
-            timeline.account_timeline(session, account_ref=account_ref)
-            if can(user, Permission.WAIVER_READ)
-            else []
-        )
-        contact_rows = (
-            contacts.list_contacts(session, account_ref=account_ref)
-            if can(user, Permission.CONTACT_READ)
-            else []
-        )
+        records = _account_records(session, user, view)
         result = None
         if can(user, Permission.ELIGIBILITY_EVALUATE):
             # Every check an agent sees is stored as a replayable decision, like the API's.
@@ -179,17 +154,18 @@ def render_account(
             )
     remember_account(request, account_ref)
     policy = policy_in_force(request)
-    plans_list = data["arrangements"]["installment_plans"]
+    plans_list = view.arrangements["installment_plans"]
     pending_waivers = [
-        w for w in (waiver_rows or data["arrangements"]["fee_waivers"]) if _status(w) == "pending_approval"
+        w
+        for w in (records["waivers"] or view.arrangements["fee_waivers"])
+        if _status(w) == "pending_approval"
     ]
     return render(
         request,
         "account.html",
         {
+            **records,
             "state": state,
-            "timeline": timeline_items,
-            "contacts": contact_rows,
             "active_plan": next((p for p in plans_list if p["status"] == "active"), None),
             "pending_waivers": pending_waivers,
             "programs": {p.program: p for p in result.programs} if result is not None else {},
@@ -198,12 +174,8 @@ def render_account(
             "outcomes": [o.value for o in ContactOutcome],
             "bureaus": DISPUTE_BUREAUS,
             "dispute_reasons": DISPUTE_REASONS,
-            "a": data,
-            "arr": data["arrangements"],
-            "waivers": waiver_rows,
-            "deferrals": deferral_rows,
-            "plan_servicing": plan_servicing,
-            "other_accounts": other_accounts,
+            "a": view,
+            "arr": view.arrangements,
             "result": result,
             "reasons": HARDSHIP_REASONS,
             "form": {"reason": reason if reason in HARDSHIP_REASONS else "", "income": income, "term": term},
@@ -223,6 +195,34 @@ def render_account(
         section="home",
         status_code=422 if state.failed else 200,
     )
+
+
+def _account_records(session: Session, user: Principal, view: accounts.AccountView) -> dict[str, Any]:
+    """What the account page shows beside the account, each part as far as the user may read it."""
+    ref = view.account.account_ref
+
+    def readable(permission: Permission, read: Callable[[], list[Any]]) -> list[Any]:
+        return read() if can(user, permission) else []
+
+    return {
+        "other_accounts": [
+            r for r in accounts.accounts_of_customer(session, view.account.customer_ref) if r != ref
+        ],
+        # Where each plan stands (paid, late, missed at a glance; a broken plan's reason).
+        "plan_servicing": servicing.plan_summaries(
+            session, [p["id"] for p in view.arrangements["installment_plans"]]
+        ),
+        "waivers": readable(Permission.WAIVER_READ, lambda: waivers.list_waivers(session, account_ref=ref)),
+        "deferrals": readable(
+            Permission.DEFERRAL_READ, lambda: deferrals.list_deferrals(session, account_ref=ref)
+        ),
+        "timeline": readable(
+            Permission.WAIVER_READ, lambda: timeline.account_timeline(session, account_ref=ref)
+        ),
+        "contacts": readable(
+            Permission.CONTACT_READ, lambda: contacts.list_contacts(session, account_ref=ref)
+        ),
+    }
 
 
 def _status(row: Any) -> str:
@@ -267,7 +267,6 @@ def render_quotes(
     policy = policy_in_force(request)
     with unit_of_work(request) as session:
         view = accounts.view_account(session, account_ref)
-        data = view.as_dict()
         quote_error: BaseException | None = None
         try:
             quoted = plans.quote_plans(
@@ -297,10 +296,10 @@ def render_quotes(
         request,
         "quotes.html",
         {
-            "a": data,
+            "a": view,
             "quoted": quoted,
             "columns": columns,
-            "active_plan": any(p["status"] == "active" for p in data["arrangements"]["installment_plans"]),
+            "active_plan": any(p["status"] == "active" for p in view.arrangements["installment_plans"]),
             "refusal": refusal,
             "form": {"income": income, "reason": reason if reason in HARDSHIP_REASONS else ""},
             "income_error": income_error,
