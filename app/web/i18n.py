@@ -5,9 +5,6 @@ the API, so that an agent reads exactly what the cardholder's app shows."""
 
 from __future__ import annotations
 
-from app.domain.policy import normalize_language
-
-LANGUAGES = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 # key -> (Simplified Chinese, English)
@@ -799,10 +796,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "outcomes.na": ("不适用", "n/a"),
     "common.page_time": ("数据截至 {when}", "Data as of {when}"),
 }
-
-
-def normalize(lang: str | None) -> str:
-    return normalize_language(lang)
 
 
 def translate(key: str, lang: str, **values: object) -> str:
