@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.domain.access import Permission, is_allowed
+from app.domain.languages import language_of
 from app.routing import REQUEST_INFO_KEY
 from app.services import auth
 from app.services.policies import PolicyStore
@@ -90,9 +91,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
 
 async def get_language(request: Request) -> str:
     """Reason texts in English when the caller's Accept-Language starts with en, else Simplified Chinese."""
-    header = request.headers.get("accept-language", "")
-    first = header.split(",")[0].strip().lower()
-    return "en" if first.startswith("en") else "zh"
+    return language_of(request.headers.get("accept-language"))
 
 
 LanguageDep = Annotated[str, Depends(get_language)]

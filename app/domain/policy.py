@@ -15,13 +15,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from app.domain.errors import InvalidMoney, PolicyError
+from app.domain.languages import language_of
 from app.domain.money import parse_money
 from app.domain.reasons import AccountStatus, HardshipReason, ReasonCode, ScheduleMethod
 from app.domain.regions import find_region_code_cycle, is_valid_region_code
 
 __all__ = [
     "ABSOLUTE_MAX_TERM_MONTHS",
-    "LANGUAGES",
     "DisasterPolicy",
     "DisputePolicy",
     "FeeWaiverPolicy",
@@ -31,7 +31,6 @@ __all__ = [
     "ProductTerms",
     "ReasonText",
     "ServicingPolicy",
-    "normalize_language",
     "parse_policy",
     "select_policy",
 ]
@@ -39,7 +38,6 @@ __all__ = [
 # Art. 70 of the Chinese card rules caps personalized installment at five years; FFIEC workouts
 # likewise aim at 60 months. No policy may allow more.
 ABSOLUTE_MAX_TERM_MONTHS = 60
-LANGUAGES: tuple[str, ...] = ("zh", "en")
 
 _ELIGIBLE_STATUSES: tuple[str, ...] = (AccountStatus.ACTIVE, AccountStatus.DELINQUENT)
 _ALL_HARDSHIP_REASONS: tuple[str, ...] = tuple(HardshipReason)
@@ -150,19 +148,11 @@ class Policy:
         text = self.reason_texts.get(str(code))
         if text is None:
             return str(code)
-        return text.en if normalize_language(lang) == "en" else text.zh
+        return text.en if language_of(lang) == "en" else text.zh
 
     def product_terms(self, product_code: str) -> ProductTerms | None:
         """The terms of a card product, or None when the policy does not know it."""
         return self.products.get(product_code)
-
-
-def normalize_language(lang: str | None) -> str:
-    """Map a language tag to "en" or "zh" ("en", "en-US", "EN" -> "en"; anything else -> "zh")."""
-    if not lang:
-        return "zh"
-    primary = lang.strip().replace("_", "-").split("-", 1)[0].lower()
-    return "en" if primary == "en" else "zh"
 
 
 _MISSING = object()

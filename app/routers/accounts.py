@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from app.deps import SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute, json_response
+from app.routing import UnitOfWorkRoute, model_response
 from app.schemas.accounts import AccountRead, AccountUpsert
 from app.services import accounts
 from app.services.principal import Principal
@@ -32,7 +32,7 @@ def get_account(
     account_ref: str = AccountRef,
 ) -> Response:
     """The account snapshot, its statements and its current arrangements."""
-    return json_response(accounts.view_account(session, account_ref).to_json())
+    return model_response(AccountRead, accounts.view_account(session, account_ref))
 
 
 @router.put(
@@ -53,4 +53,4 @@ def upsert_account(
         values["statements"] = [s.model_dump() for s in body.statements]
     view, created = accounts.upsert_account(session, account_ref=account_ref, values=values, actor=principal)
     response.status_code = 201 if created else 200
-    return AccountRead.model_validate(view.as_dict())
+    return AccountRead.model_validate(view)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute, json_response
+from app.routing import UnitOfWorkRoute, model_response
 from app.schemas.eligibility import EligibilityRead, EligibilityRequest
 from app.services import eligibility
 from app.services.principal import Principal
@@ -48,4 +48,4 @@ def evaluate_eligibility(
         actor=principal,
         policies=policies,
     )
-    return json_response(result.to_json())
+    return model_response(EligibilityRead, result)

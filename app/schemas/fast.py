@@ -1,13 +1,13 @@
 """Hot answers: JSON values read straight from an object's attributes, in a response schema's shape.
 
 ``json_values(Model)`` makes a function ``obj -> dict`` that reads each field of ``Model`` by name from
-``obj``'s attributes, in the schema's order, and gives the values from which ``pydantic_core.to_json``
-(``app.routing.json_response``) writes exactly the bytes of ``Model.model_validate(obj,
-from_attributes=True).model_dump_json()``: a field's serializer applied (money as ``MoneyOut`` text),
-its before-validators too (UTC timestamps with their zone), nested schemas, lists and optionals of
-them the same way, other values as they are. What it skips is the validation of values the service
-computed itself, which costs a hot endpoint more than the rest of its answer (benchmarks/README.md,
-"API load").
+``obj``'s attributes (a dict's keys when ``obj`` is a dict), in the schema's order, and gives the
+values from which ``pydantic_core.to_json`` (``app.routing.json_response``) writes exactly the bytes
+of ``Model.model_validate(obj, from_attributes=True).model_dump_json()``: a field's serializer
+applied (money as ``MoneyOut`` text), its before-validators too (UTC timestamps with their zone),
+nested schemas, lists and optionals of them the same way, other values as they are. What it skips
+is the validation of values the service computed itself, which costs a hot endpoint more than the
+rest of its answer (benchmarks/README.md, "API load").
 
 The function is generated from the schema, once: a field added to the schema is read like the others,
 and a field this cannot write exactly as the model would (an alias, a custom serializer, a union) is
@@ -45,15 +45,19 @@ def json_values(model: type[BaseModel]) -> JsonValues:
 
 def _build(model: type[BaseModel]) -> JsonValues:
     names: dict[str, Any] = {}
-    function: JsonValues = eval(f"lambda o: {_display(model, 'o', names)}", names)  # noqa: S307 - from the schema
+    by_key = _display(model, "o", names, by_key=True)
+    by_attribute = _display(model, "o", names, by_key=False)
+    function: JsonValues = eval(  # noqa: S307 - generated from the schema
+        f"lambda o: {by_key} if type(o) is dict else {by_attribute}", names
+    )
     return function
 
 
 _BUILDING: set[type[BaseModel]] = set()
 
 
-def _display(model: type[BaseModel], source: str, names: dict[str, Any]) -> str:
-    """The dict display of ``model``'s fields read from the object named ``source``."""
+def _display(model: type[BaseModel], source: str, names: dict[str, Any], *, by_key: bool) -> str:
+    """The dict display of ``model``'s fields read from the object (or the dict) named ``source``."""
     decorators = model.__pydantic_decorators__
     if decorators.field_serializers or decorators.model_serializers or model.model_computed_fields:
         raise TypeError(f"{model.__name__}: custom serializers are not supported")
@@ -66,7 +70,8 @@ def _display(model: type[BaseModel], source: str, names: dict[str, Any]) -> str:
             if field.alias or field.validation_alias or field.serialization_alias or field.exclude:
                 raise TypeError(f"{model.__name__}.{name}: aliased or excluded fields are not supported")
             where = f"{model.__name__}.{name}"
-            value = _expression(f"{source}.{name}", field.annotation, list(field.metadata), names, where)
+            read = f"{source}[{name!r}]" if by_key else f"{source}.{name}"
+            value = _expression(read, field.annotation, list(field.metadata), names, where)
             entries.append(f"{name!r}: {value}")
     finally:
         _BUILDING.discard(model)
@@ -102,7 +107,9 @@ def _expression(source: str, annotation: Any, metadata: list[Any], names: dict[s
         return source if inner == item else f"[{inner} for {item} in {source}]"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if source.isidentifier():  # an item of a list: written in place, without a call
-            return _display(annotation, source, names)
+            by_key = _display(annotation, source, names, by_key=True)
+            by_attribute = _display(annotation, source, names, by_key=False)
+            return f"({by_key} if type({source}) is dict else {by_attribute})"
         return f"{_name(names, json_values(annotation))}({source})"
     if origin is Literal or annotation is Any or origin is dict or annotation is dict:
         return source

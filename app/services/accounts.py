@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+import operator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session, selectinload
 from app.db import core_connection
 from app.domain.disputes import is_overdue
 from app.domain.model import Account, Statement
-from app.domain.money import format_money
 from app.domain.records import FieldProblem, check_account
 from app.persistence import mappers
 from app.persistence.models import (
@@ -54,84 +54,26 @@ def lock_account_row(session: Session, account_ref: str) -> CardAccount:
     return account
 
 
-@dataclass
+@dataclass(frozen=True)
 class AccountView:
+    """An account as its readers see it: the attributes of ``AccountRead`` (app/schemas/accounts.py),
+    which GET /v1/accounts/{ref} reads from it and the web UI shows.  The account's own fields
+    (``account_ref`` .. ``last_payment_on``, ``total_balance``) are read through from ``account`` (the
+    properties below the class); each arrangement is a dict of its summary's fields."""
+
     account: Account
     statements: tuple[Statement, ...]
     arrangements: dict[str, list[dict[str, Any]]]
     as_of: date  # the business date the view was read on (days past due count to it)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The account with its statements and arrangements, amounts as Decimal (the web UI, PUT)."""
-        return self._fields(_unchanged)
-
-    def to_json(self) -> dict[str, Any]:
-        """The answer of GET /v1/accounts/{ref} as JSON values, in the fields and order of
-        ``AccountRead`` (money as ``format_money`` text, what ``MoneyOut`` gives)."""
-        return self._fields(format_money)
-
-    def _fields(self, money: Callable[[Decimal], Any]) -> dict[str, Any]:
-        a = self.account
-        arrangements = self.arrangements
-        return {
-            "account_ref": a.account_ref,
-            "customer_ref": a.customer_ref,
-            "product_code": a.product_code,
-            "status": a.status,
-            "region_code": a.region_code,
-            "opened_on": a.opened_on,
-            "credit_limit": money(a.credit_limit),
-            "principal_balance": money(a.principal_balance),
-            "interest_balance": money(a.interest_balance),
-            "fee_balance": money(a.fee_balance),
-            "total_balance": money(a.total_balance),
-            "delinquent_since": a.delinquent_since,
-            "last_payment_on": a.last_payment_on,
-            "days_past_due": a.days_past_due_on(self.as_of),
-            "statements": [
-                {
-                    "statement_date": s.statement_date,
-                    "due_date": s.due_date,
-                    "statement_balance": money(s.statement_balance),
-                    "minimum_due": money(s.minimum_due),
-                    "paid_amount": money(s.paid_amount),
-                    "unpaid_amount": money(s.unpaid_amount),
-                }
-                for s in self.statements
-            ],
-            "arrangements": {
-                "installment_plans": [
-                    {
-                        **p,
-                        "principal_amount": money(p["principal_amount"]),
-                        "total_amount": money(p["total_amount"]),
-                    }
-                    for p in arrangements["installment_plans"]
-                ],
-                "fee_waivers": [
-                    {
-                        **w,
-                        "fee_amount": money(w["fee_amount"]),
-                        "interest_amount": money(w["interest_amount"]),
-                    }
-                    for w in arrangements["fee_waivers"]
-                ],
-                "deferrals": [
-                    {
-                        **d,
-                        "deferred_amount": money(d["deferred_amount"]),
-                        "interest_waived": money(d["interest_waived"]),
-                        "late_fees_waived": money(d["late_fees_waived"]),
-                    }
-                    for d in arrangements["deferrals"]
-                ],
-                "credit_disputes": arrangements["credit_disputes"],
-            },
-        }
+    @property
+    def days_past_due(self) -> int:
+        return self.account.days_past_due_on(self.as_of)
 
 
-def _unchanged(amount: Decimal) -> Decimal:
-    return amount
+# The account's own fields, read through from ``account`` (a property each: as fast as an attribute).
+for _name in (*(f.name for f in dataclasses.fields(Account)), "total_balance"):
+    setattr(AccountView, _name, property(operator.attrgetter(f"account.{_name}")))
 
 
 def _has(model: Any) -> Any:
@@ -145,10 +87,7 @@ def _view_query() -> Any:
         select(
             a.id,
             *mappers.DOMAIN_ACCOUNT_COLUMNS,
-            _has(InstallmentPlan),
-            _has(FeeWaiver),
-            _has(Deferral),
-            _has(CreditDispute),
+            *(_has(model) for model in _ARRANGEMENT_MODELS),
             *mappers.DOMAIN_STATEMENT_COLUMNS,
         )
         .outerjoin(st, st.account_id == a.id)
@@ -157,8 +96,47 @@ def _view_query() -> Any:
     )
 
 
-# Built once: building this select (and its cache key) cost more than running it.
+def _arrangement_queries() -> dict[str, Any]:
+    """Each kind of arrangement of an account (``account_id``), its columns labelled as the fields of
+    its summary in ``AccountRead.arrangements``; newest first, deferrals in the order they were made."""
+    p, w, d, c, event = InstallmentPlan, FeeWaiver, Deferral, CreditDispute, DisasterEvent
+    account_id: Any = bindparam("account_id")
+    return {
+        "installment_plans": select(
+            p.id, p.status, p.term_months, p.start_on, p.principal_amount, p.total_amount
+        )
+        .where(p.account_id == account_id)
+        .order_by(p.id.desc()),
+        "fee_waivers": select(w.id, w.status, w.fee_amount, w.interest_amount, w.created_at)
+        .where(w.account_id == account_id)
+        .order_by(w.id.desc()),
+        "deferrals": select(
+            event.code.label("disaster_code"), d.deferred_amount, d.interest_waived, d.late_fees_waived
+        )
+        .join(event, event.id == d.disaster_id)
+        .where(d.account_id == account_id)
+        .order_by(d.id),
+        "credit_disputes": select(c.id, c.status, c.bureau, c.reason_code, c.due_by)
+        .where(c.account_id == account_id)
+        .order_by(c.id.desc()),
+    }
+
+
+# In the order of the EXISTS columns of the view query and of ``AccountRead.arrangements``.
+_ARRANGEMENT_MODELS = (InstallmentPlan, FeeWaiver, Deferral, CreditDispute)
+# Built once: building these selects (and their cache keys) cost more than running them.
 _VIEW_QUERY = _view_query()
+_ARRANGEMENT_QUERIES = _arrangement_queries()
+
+
+def _arrangement(kind: str, row: Any, on: date) -> dict[str, Any]:
+    """One arrangement's summary: its columns, a waiver's time as ISO text, a dispute's overdue flag."""
+    values: dict[str, Any] = row._asdict()
+    if kind == "fee_waivers":
+        values["created_at"] = row.created_at.isoformat()
+    elif kind == "credit_disputes":
+        values["overdue"] = is_overdue(row.status, row.due_by, on)
+    return values
 
 
 def view_account(session: Session, account_ref: str) -> AccountView:
@@ -171,85 +149,16 @@ def view_account(session: Session, account_ref: str) -> AccountView:
     first = rows[0]
     account_id = first[0]
     account = mappers.account_from_values(first[1:13])
-    has_plans, has_waivers, has_deferrals, has_disputes = first[13:17]
+    exists = first[13:17]
     statements = tuple(mappers.statement_from_values(row[17:22]) for row in rows if row[17] is not None)
-
-    plans: Sequence[Any] = ()
-    if has_plans:
-        p = InstallmentPlan
-        plans = session.execute(
-            select(p.id, p.status, p.term_months, p.start_on, p.principal_amount, p.total_amount)
-            .where(p.account_id == account_id)
-            .order_by(p.id.desc())
-        ).all()
-    waivers: Sequence[Any] = ()
-    if has_waivers:
-        w = FeeWaiver
-        waivers = session.execute(
-            select(w.id, w.status, w.fee_amount, w.interest_amount, w.created_at)
-            .where(w.account_id == account_id)
-            .order_by(w.id.desc())
-        ).all()
-    deferrals: Sequence[Any] = ()
-    if has_deferrals:
-        d = Deferral
-        deferrals = session.execute(
-            select(DisasterEvent.code, d.deferred_amount, d.interest_waived, d.late_fees_waived)
-            .join(DisasterEvent, DisasterEvent.id == d.disaster_id)
-            .where(d.account_id == account_id)
-            .order_by(d.id)
-        ).all()
-    disputes: Sequence[Any] = ()
-    if has_disputes:
-        c = CreditDispute
-        disputes = session.execute(
-            select(c.id, c.status, c.bureau, c.reason_code, c.due_by)
-            .where(c.account_id == account_id)
-            .order_by(c.id.desc())
-        ).all()
     on = today(session)
-    arrangements: dict[str, list[dict[str, Any]]] = {
-        "installment_plans": [
-            {
-                "id": p.id,
-                "status": p.status,
-                "term_months": p.term_months,
-                "start_on": p.start_on,
-                "principal_amount": p.principal_amount,
-                "total_amount": p.total_amount,
-            }
-            for p in plans
-        ],
-        "fee_waivers": [
-            {
-                "id": w.id,
-                "status": w.status,
-                "fee_amount": w.fee_amount,
-                "interest_amount": w.interest_amount,
-                "created_at": w.created_at.isoformat(),
-            }
-            for w in waivers
-        ],
-        "deferrals": [
-            {
-                "disaster_code": d.code,
-                "deferred_amount": d.deferred_amount,
-                "interest_waived": d.interest_waived,
-                "late_fees_waived": d.late_fees_waived,
-            }
-            for d in deferrals
-        ],
-        "credit_disputes": [
-            {
-                "id": c.id,
-                "status": c.status,
-                "bureau": c.bureau,
-                "reason_code": c.reason_code,
-                "due_by": c.due_by,
-                "overdue": is_overdue(c.status, c.due_by, on),
-            }
-            for c in disputes
-        ],
+    arrangements = {
+        kind: (
+            [_arrangement(kind, row, on) for row in session.execute(query, {"account_id": account_id})]
+            if found
+            else []
+        )
+        for (kind, query), found in zip(_ARRANGEMENT_QUERIES.items(), exists, strict=True)
     }
     return AccountView(account, statements, arrangements, on)
 

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from app import db
 from app.domain.access import Permission, is_allowed
 from app.domain.errors import DomainError
+from app.domain.languages import language_of
 from app.domain.policy import Policy
 from app.services import auth, queue, region_names
 from app.services.clock import today
@@ -136,7 +137,8 @@ def unit_of_work(request: Request) -> AbstractContextManager[Session]:
 
 
 def language(request: Request) -> str:
-    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
+    """The page's language: the one the language switch remembered in its cookie."""
+    return language_of(request.cookies.get(LANG_COOKIE))
 
 
 def signed_in_user(request: Request) -> auth.SessionCheck:

@@ -1,20 +1,15 @@
-"""The agent UI's languages: Simplified Chinese (the default) and English, and the label of a key in
-one of them. The labels themselves are in app/web/labels (one module per area of the UI).
+"""The agent UI's labels in Simplified Chinese (the default) and English, and the label of a key in
+one of them. The labels themselves are in app/web/labels (one module per area of the UI); which
+language a request gets is decided in one place, app.domain.languages.
 
 Reason texts are not here: they come from the policy file (Policy.reason_message), the same source as
 the API, so that an agent reads exactly what the cardholder's app shows."""
 
 from __future__ import annotations
 
-from app.domain.policy import normalize_language
 from app.web.labels import LABELS
 
-LANGUAGES = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
-
-
-def normalize(lang: str | None) -> str:
-    return normalize_language(lang)
 
 
 def translate(key: str, lang: str, **values: object) -> str:

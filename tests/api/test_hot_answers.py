@@ -1,9 +1,10 @@
-"""The hot endpoints (GET account, eligibility, quote) build their JSON without their response models
-(the quote's from its model, ``app.schemas.fast``) and return it as a Response: the bytes must be
-exactly what their response models (the OpenAPI schema) would give."""
+"""The hot endpoints (GET account, eligibility, quote) serialise their answer once and return it as a
+Response: the bytes must be exactly what their response models (the OpenAPI schema) would give, and
+those of the contract (field order, money as "1234.50", nulls, ISO dates, the words as given)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -12,19 +13,19 @@ from typing import Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import Field, field_serializer
+from pydantic import BaseModel, Field, field_serializer
 
 from app.db import unit_of_work
 from app.domain.installments import PlanStatus, build_schedule
 from app.domain.model import Account, Statement
-from app.routing import json_response
+from app.routing import json_response, model_response
 from app.schemas.accounts import AccountRead
 from app.schemas.common import MoneyOut, ReadModel, UtcTimestamp
-from app.schemas.eligibility import EligibilityRead, ProgramRead, ReasonRead
+from app.schemas.eligibility import EligibilityRead
 from app.schemas.fast import json_values
 from app.schemas.plans import QuoteRead
 from app.services.accounts import AccountView
-from app.services.eligibility import EligibilityResult, ProgramResult
+from app.services.eligibility import EligibilityResult, ProgramResult, Reason, outcome_json
 from app.services.plans import PlanQuote, _term_quote
 from tests.conftest import Database, bearer
 from tests.factories import freeze_today, make_account, make_statement
@@ -98,10 +99,35 @@ def _view() -> AccountView:
     return AccountView(account, statements, arrangements, date(2025, 7, 15))
 
 
+ACCOUNT_ANSWER = (
+    '{"account_ref":"A-1","customer_ref":"C-1","product_code":"STD_CLASSIC","status":"delinquent",'
+    '"region_code":"622927","opened_on":"2020-01-15","credit_limit":"50000.00","principal_balance":"9500.10",'
+    '"interest_balance":"0.00","fee_balance":"0.00","total_balance":"9500.10","delinquent_since":"2025-06-01",'
+    '"last_payment_on":null,"days_past_due":44,"statements":[{"statement_date":"2025-06-01",'
+    '"due_date":"2025-06-26","statement_balance":"3000.00","minimum_due":"300.00","paid_amount":"0.00",'
+    '"unpaid_amount":"3000.00"},{"statement_date":"2025-07-01","due_date":"2025-07-26",'
+    '"statement_balance":"10.00","minimum_due":"1.50","paid_amount":"20.00","unpaid_amount":"0.00"}],'
+    '"arrangements":{"installment_plans":[{"id":7,"status":"active","term_months":12,'
+    '"start_on":"2025-07-01","principal_amount":"9500.10","total_amount":"9600.00"}],'
+    '"fee_waivers":[{"id":3,"status":"applied","fee_amount":"12.30","interest_amount":"0.00",'
+    '"created_at":"2025-07-02T08:30:00+00:00"}],"deferrals":[{"disaster_code":"EV-1",'
+    '"deferred_amount":"300.00","interest_waived":"4.56","late_fees_waived":"0.00"}],'
+    '"credit_disputes":[{"id":9,"status":"submitted","bureau":"PBOC","reason_code":"DISASTER_DEFERRAL",'
+    '"due_by":"2025-08-01","overdue":false}]}}'
+)
+
+
 def test_the_account_answer_is_the_account_model_serialised() -> None:
     view = _view()
-    expected = AccountRead.model_validate(view.as_dict()).model_dump_json().encode()
-    assert json_response(view.to_json()).body == expected
+    assert model_response(AccountRead, view).body == ACCOUNT_ANSWER.encode()
+    assert AccountRead.model_validate(view).model_dump_json() == ACCOUNT_ANSWER
+
+
+def test_the_account_view_reads_as_the_account() -> None:
+    view = _view()
+    assert (view.account_ref, view.total_balance, view.days_past_due) == ("A-1", Decimal("9500.10"), 44)
+    with pytest.raises(AttributeError):
+        view.no_such_field  # noqa: B018
 
 
 def test_the_quote_answer_is_the_quote_model_serialised() -> None:
@@ -122,37 +148,36 @@ def test_the_quote_answer_is_the_quote_model_serialised() -> None:
     assert json_response(json_values(QuoteRead)(quote)).body == expected
 
 
+ELIGIBILITY_ANSWER = (
+    '{"decision_id":12,"policy_version":"2025.1","programs":[{"program":"installment_plan","eligible":true,'
+    '"reasons":[],"offer":{"currency":"CNY","allowed_terms":[1,2],"quote":null}},{"program":"fee_waiver",'
+    '"eligible":false,"reasons":[{"code":"ACCOUNT_STATUS_INELIGIBLE","message":"账户状态不符合\\n条件"}],'
+    '"offer":null},{"program":"disaster_deferral","eligible":true,"reasons":[],"offer":{"lines":'
+    '[{"statement_date":"2025-07-01","deferred_amount":"300.00"}],"eligible":true}}]}'
+)
+
+
 def test_the_eligibility_answer_is_the_eligibility_model_serialised() -> None:
-    result = EligibilityResult(
-        decision_id=12,
-        policy_version="2025.1",
-        programs=[
-            ProgramResult(
-                "installment_plan", True, [], {"currency": "CNY", "allowed_terms": [1, 2], "quote": None}
-            ),
-            ProgramResult("fee_waiver", False, [("ACCOUNT_STATUS_INELIGIBLE", "账户状态不符合\n条件")], None),
-            ProgramResult(
-                "disaster_deferral",
-                True,
-                [],
-                {"lines": [{"statement_date": "2025-07-01", "deferred_amount": "300.00"}], "eligible": True},
-            ),
-        ],
-    )
-    expected = EligibilityRead(
-        decision_id=result.decision_id,
-        policy_version=result.policy_version,
-        programs=[
-            ProgramRead(
-                program=p.program,
-                eligible=p.eligible,
-                reasons=[ReasonRead(code=code, message=message) for code, message in p.reasons],
-                offer=p.offer,
-            )
-            for p in result.programs
-        ],
-    )
-    assert json_response(result.to_json()).body == expected.model_dump_json().encode()
+    programs = [
+        ProgramResult(
+            "installment_plan", True, [], {"currency": "CNY", "allowed_terms": [1, 2], "quote": None}
+        ),
+        ProgramResult(
+            "fee_waiver", False, [Reason("ACCOUNT_STATUS_INELIGIBLE", "账户状态不符合\n条件")], None
+        ),
+        ProgramResult(
+            "disaster_deferral",
+            True,
+            [],
+            {"lines": [{"statement_date": "2025-07-01", "deferred_amount": "300.00"}], "eligible": True},
+        ),
+    ]
+    result = EligibilityResult(decision_id=12, policy_version="2025.1", programs=programs)
+    assert model_response(EligibilityRead, result).body == ELIGIBILITY_ANSWER.encode()
+    assert EligibilityRead.model_validate(result).model_dump_json() == ELIGIBILITY_ANSWER
+    # The stored outcome holds the same programs as the answer, with the language of their words.
+    stored = outcome_json(programs, lang="zh")
+    assert stored == {"lang": "zh", "programs": json.loads(ELIGIBILITY_ANSWER)["programs"]}
 
 
 def test_get_account_answers_the_model_bytes_with_json_headers(
@@ -169,6 +194,28 @@ def test_get_account_answers_the_model_bytes_with_json_headers(
     body = response.json()
     assert [s["unpaid_amount"] for s in body["statements"]] == ["3000.00", "0.00"]
     assert response.content == AccountRead.model_validate(body).model_dump_json().encode()
+
+
+def test_the_fast_path_reads_dicts_and_objects_alike_and_refuses_what_it_cannot_serialise() -> None:
+    class Line(BaseModel):
+        amount: MoneyOut
+        note: str | None
+        paid: MoneyOut | None
+
+    class Lines(BaseModel):
+        lines: list[Line]
+
+    class Either(BaseModel):
+        amount: int | str
+
+    values = json_values(Lines)
+    source = {"lines": [{"amount": Decimal("1.5"), "note": None, "paid": None}]}
+    assert values(source) == {"lines": [{"amount": "1.50", "note": None, "paid": None}]}
+    assert values(
+        SimpleNamespace(lines=[SimpleNamespace(amount=Decimal("2"), note="x", paid=Decimal("0"))])
+    ) == {"lines": [{"amount": "2.00", "note": "x", "paid": "0.00"}]}
+    with pytest.raises(TypeError, match="unions"):
+        json_values(Either)
 
 
 class _Part(ReadModel):

@@ -91,7 +91,7 @@ def test_the_unique_index_settles_a_race_the_rules_did_not_see(
         make_account(s, "A-1")
     assert create_plan(db, 12) == "created"
     # As if a concurrent transaction had not committed yet when this one read the plans.
-    monkeypatch.setattr(eligibility, "plan_history", lambda session, account_id: (False, None))
+    monkeypatch.setattr(eligibility.reading, "plan_history", lambda session, account_id: (False, None))
 
     assert create_plan(db, 6) == "conflict"
     assert active_plans(db) == 1

@@ -14,7 +14,6 @@ from app.domain.policy import (
     FeeWaiverPolicy,
     InstallmentPolicy,
     Policy,
-    normalize_language,
     parse_policy,
     select_policy,
 )
@@ -113,22 +112,6 @@ def test_account_status_ineligible_words() -> None:
     assert policy.reason_message(ReasonCode.ACCOUNT_STATUS_INELIGIBLE, "zh") == (
         "该账户已销户、已核销或处于欺诈调查中，无法办理此项纾困。"
     )
-
-
-@pytest.mark.parametrize(
-    ("lang", "expected"),
-    [
-        pytest.param("en", "en", id="english"),
-        pytest.param("en-US", "en", id="english_with_region"),
-        pytest.param("EN_gb", "en", id="english_odd_case"),
-        pytest.param("zh", "zh", id="chinese"),
-        pytest.param("zh-CN", "zh", id="chinese_with_region"),
-        pytest.param("fr", "zh", id="unknown_language_falls_back_to_chinese"),
-        pytest.param("", "zh", id="empty"),
-    ],
-)
-def test_normalize_language(lang: str, expected: str) -> None:
-    assert normalize_language(lang) == expected
 
 
 def test_reason_message_of_a_hand_built_policy_without_texts_is_the_code() -> None:

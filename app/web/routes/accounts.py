@@ -3,7 +3,7 @@ reason), quotes side by side, creating a plan, and asking for a fee waiver."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Form, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from app.domain.access import Permission
 from app.domain.contacts import MAX_CALLBACK_DAYS, ContactChannel, ContactOutcome
@@ -137,62 +138,9 @@ def render_account(
         if sent_reason in HARDSHIP_REASONS:
             reason = sent_reason
             inputs["hardship_reason"] = sent_reason
-    page = _read_account_page(request, user, account_ref, inputs, lang)
-    remember_account(request, account_ref)
-    context = _account_context(page, user, policy_in_force(request), state)
-    context["form"] = {"reason": reason if reason in HARDSHIP_REASONS else "", "income": income, "term": term}
-    context["input_error"] = input_error
-    return render(request, "account.html", context, section="home", status_code=422 if state.failed else 200)
-
-
-@dataclass(frozen=True)
-class _AccountPage:
-    """What the account page shows, read in one transaction (what the user may not see is empty)."""
-
-    view: accounts.AccountView
-    data: dict[str, Any]
-    other_accounts: list[str]
-    plan_servicing: dict[int, dict[str, Any]]
-    waiver_rows: list[Any]
-    deferral_rows: list[Any]
-    timeline_items: list[Any]
-    contact_rows: list[Any]
-    result: eligibility.EligibilityResult | None
-
-
-def _read_account_page(
-    request: Request, user: Principal, account_ref: str, inputs: dict[str, Any], lang: str
-) -> _AccountPage:
     with unit_of_work(request) as session:
         view = accounts.view_account(session, account_ref)
-        data = view.as_dict()
-        other_accounts = [
-            r for r in accounts.accounts_of_customer(session, view.account.customer_ref) if r != account_ref
-        ]
-        # Where each plan stands (paid, late, missed at a glance; a broken plan's reason).
-        plan_servicing = servicing.plan_summaries(
-            session, [p["id"] for p in data["arrangements"]["installment_plans"]]
-        )
-        waiver_rows = (
-            waivers.list_waivers(session, account_ref=account_ref)
-            if can(user, Permission.WAIVER_READ)
-            else []
-        )
-        deferral_rows = (
-            deferrals.list_deferrals(session, account_ref=account_ref)
-            if can(user, Permission.DEFERRAL_READ)
-            else []
-        )
-        timeline_items = (
-            timeline.account_timeline(session, account_ref=account_ref)
-            if can(user, Permission.WAIVER_READ)
-            else []
-        )
-        contact_rows = (
-            contacts.list_contacts(session, account_ref=account_ref)
-            if can(user, Permission.CONTACT_READ)
-            else []
-        )
+        records = _account_records(session, user, view)
         result = None
         if can(user, Permission.ELIGIBILITY_EVALUATE):
             # Every check an agent sees is stored as a replayable decision, like the API's.
@@ -204,59 +152,76 @@ def _read_account_page(
                 lang=lang,
                 **inputs,
             )
-    return _AccountPage(
-        view,
-        data,
-        other_accounts,
-        plan_servicing,
-        waiver_rows,
-        deferral_rows,
-        timeline_items,
-        contact_rows,
-        result,
+    remember_account(request, account_ref)
+    policy = policy_in_force(request)
+    plans_list = view.arrangements["installment_plans"]
+    pending_waivers = [
+        w
+        for w in (records["waivers"] or view.arrangements["fee_waivers"])
+        if _status(w) == "pending_approval"
+    ]
+    return render(
+        request,
+        "account.html",
+        {
+            **records,
+            "state": state,
+            "active_plan": next((p for p in plans_list if p["status"] == "active"), None),
+            "pending_waivers": pending_waivers,
+            "programs": {p.program: p for p in result.programs} if result is not None else {},
+            "product_name": _product_name(policy, view.account.product_code),
+            "channels": [c.value for c in ContactChannel],
+            "outcomes": [o.value for o in ContactOutcome],
+            "bureaus": DISPUTE_BUREAUS,
+            "dispute_reasons": DISPUTE_REASONS,
+            "a": view,
+            "arr": view.arrangements,
+            "result": result,
+            "reasons": HARDSHIP_REASONS,
+            "form": {"reason": reason if reason in HARDSHIP_REASONS else "", "income": income, "term": term},
+            "input_error": input_error,
+            "waiver_limit": _waiver_limit(user.role.value, policy),
+            "dispute_defaults": {
+                "bureau": policy.disputes.bureau,
+                "reason_code": policy.disputes.reason_code,
+                "period_start": (view.account.delinquent_since or view.as_of).isoformat(),
+                "period_end": view.as_of.isoformat(),
+            },
+            "as_of": utcnow(),
+            "account_url": account_url,
+            "callback_min": view.as_of.isoformat(),
+            "callback_max": (view.as_of + timedelta(days=MAX_CALLBACK_DAYS)).isoformat(),
+        },
+        section="home",
+        status_code=422 if state.failed else 200,
     )
 
 
-def _account_context(page: _AccountPage, user: Principal, policy: Policy, state: FormState) -> dict[str, Any]:
-    """The account page's template values, but for the eligibility form's own."""
-    data, view, result = page.data, page.view, page.result
-    plans_list = data["arrangements"]["installment_plans"]
-    pending_waivers = [
-        w
-        for w in (page.waiver_rows or data["arrangements"]["fee_waivers"])
-        if _status(w) == "pending_approval"
-    ]
+def _account_records(session: Session, user: Principal, view: accounts.AccountView) -> dict[str, Any]:
+    """What the account page shows beside the account, each part as far as the user may read it."""
+    ref = view.account.account_ref
+
+    def readable(permission: Permission, read: Callable[[], list[Any]]) -> list[Any]:
+        return read() if can(user, permission) else []
+
     return {
-        "state": state,
-        "timeline": page.timeline_items,
-        "contacts": page.contact_rows,
-        "active_plan": next((p for p in plans_list if p["status"] == "active"), None),
-        "pending_waivers": pending_waivers,
-        "programs": {p.program: p for p in result.programs} if result is not None else {},
-        "product_name": _product_name(policy, view.account.product_code),
-        "channels": [c.value for c in ContactChannel],
-        "outcomes": [o.value for o in ContactOutcome],
-        "bureaus": DISPUTE_BUREAUS,
-        "dispute_reasons": DISPUTE_REASONS,
-        "a": data,
-        "arr": data["arrangements"],
-        "waivers": page.waiver_rows,
-        "deferrals": page.deferral_rows,
-        "plan_servicing": page.plan_servicing,
-        "other_accounts": page.other_accounts,
-        "result": result,
-        "reasons": HARDSHIP_REASONS,
-        "waiver_limit": _waiver_limit(user.role.value, policy),
-        "dispute_defaults": {
-            "bureau": policy.disputes.bureau,
-            "reason_code": policy.disputes.reason_code,
-            "period_start": (view.account.delinquent_since or view.as_of).isoformat(),
-            "period_end": view.as_of.isoformat(),
-        },
-        "as_of": utcnow(),
-        "account_url": account_url,
-        "callback_min": view.as_of.isoformat(),
-        "callback_max": (view.as_of + timedelta(days=MAX_CALLBACK_DAYS)).isoformat(),
+        "other_accounts": [
+            r for r in accounts.accounts_of_customer(session, view.account.customer_ref) if r != ref
+        ],
+        # Where each plan stands (paid, late, missed at a glance; a broken plan's reason).
+        "plan_servicing": servicing.plan_summaries(
+            session, [p["id"] for p in view.arrangements["installment_plans"]]
+        ),
+        "waivers": readable(Permission.WAIVER_READ, lambda: waivers.list_waivers(session, account_ref=ref)),
+        "deferrals": readable(
+            Permission.DEFERRAL_READ, lambda: deferrals.list_deferrals(session, account_ref=ref)
+        ),
+        "timeline": readable(
+            Permission.WAIVER_READ, lambda: timeline.account_timeline(session, account_ref=ref)
+        ),
+        "contacts": readable(
+            Permission.CONTACT_READ, lambda: contacts.list_contacts(session, account_ref=ref)
+        ),
     }
 
 
@@ -302,7 +267,6 @@ def render_quotes(
     policy = policy_in_force(request)
     with unit_of_work(request) as session:
         view = accounts.view_account(session, account_ref)
-        data = view.as_dict()
         quote_error: BaseException | None = None
         try:
             quoted = plans.quote_plans(
@@ -332,10 +296,10 @@ def render_quotes(
         request,
         "quotes.html",
         {
-            "a": data,
+            "a": view,
             "quoted": quoted,
             "columns": columns,
-            "active_plan": any(p["status"] == "active" for p in data["arrangements"]["installment_plans"]),
+            "active_plan": any(p["status"] == "active" for p in view.arrangements["installment_plans"]),
             "refusal": refusal,
             "form": {"income": income, "reason": reason if reason in HARDSHIP_REASONS else ""},
             "income_error": income_error,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import Response
 
+from app.domain.languages import language_of
 from app.services import auth
 from app.services.login_limits import LoginLimiter
 from app.web.common import (
@@ -149,7 +150,7 @@ def _set_preference(request: Request, name: str, value: str, next_url: str) -> R
 @router.get("/prefs/lang")
 def set_language(request: Request, to: str = "zh", next: str = "") -> Response:
     """One click to English and back; remembered in a cookie (Simplified Chinese by default)."""
-    return _set_preference(request, LANG_COOKIE, "en" if to == "en" else "zh", next)
+    return _set_preference(request, LANG_COOKIE, language_of(to), next)
 
 
 @router.get("/prefs/text")
