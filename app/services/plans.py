@@ -402,6 +402,7 @@ def create_plan(
         term_months=term_months,
         hardship_reason=str(hardship_reason),
         start_on=on,
+        start_region_code=account.region_code,
         principal_amount=schedule.principal_total,
         fees_waived=account.fee_balance,
         fee_total=schedule.fee_total,
