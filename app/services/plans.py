@@ -640,12 +640,22 @@ def break_plan(session: Session, *, plan_id: int, actor: Principal, note: str) -
     return _end_plan(session, plan_id=plan_id, target=PlanStatus.BROKEN, actor=actor, note=note)
 
 
-def plan_dict(session: Session, plan: InstallmentPlan) -> dict[str, Any]:
-    """The plan as the API and the agent UI show it: with its account_ref and schedule."""
-    account_ref = session.scalar(select(CardAccount.account_ref).where(CardAccount.id == plan.account_id))
-    installments = session.scalars(
-        select(Installment).where(Installment.plan_id == plan.id).order_by(Installment.number)
-    ).all()
+def plan_dict(
+    session: Session,
+    plan: InstallmentPlan,
+    *,
+    account_ref: str | None = None,
+    installments: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """The plan as the API and the agent UI show it: with its account_ref and schedule (a caller that
+    has them for many plans passes the account_ref, and the installments in number order: Installment
+    objects or rows with the same attributes)."""
+    if account_ref is None:
+        account_ref = session.scalar(select(CardAccount.account_ref).where(CardAccount.id == plan.account_id))
+    if installments is None:
+        installments = session.scalars(
+            select(Installment).where(Installment.plan_id == plan.id).order_by(Installment.number)
+        ).all()
     return {
         "id": plan.id,
         "account_ref": account_ref,

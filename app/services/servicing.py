@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Connection, Table, bindparam, func, select, text, type_coerce, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.domain.errors import DomainError
 from app.domain.events import EventType
@@ -54,7 +54,8 @@ from app.persistence.models import (
     Payment,
     ServicingRun,
 )
-from app.services import audit, clock, plans
+from app.schemas.plans import PlanRead
+from app.services import audit, clock, events, plans
 from app.services.errors import NotFound
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
@@ -281,21 +282,55 @@ def end_plans_by_rules(
 _ENDING_EVENTS = {PlanStatus.COMPLETED: EventType.PLAN_COMPLETED, PlanStatus.BROKEN: EventType.PLAN_BROKEN}
 
 
+_SHOWN_INSTALLMENTS = (
+    select(
+        Installment.plan_id,
+        Installment.number,
+        Installment.due_date,
+        Installment.principal_amount,
+        Installment.interest_amount,
+        Installment.fee_amount,
+        Installment.amount,
+        Installment.status,
+        Installment.paid_amount,
+    )
+    .where(Installment.plan_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Installment.plan_id, Installment.number)
+)
+
+
 def _emit_endings(session: Session, ended: Sequence[Transition]) -> None:
     """Each plan the rules ended commits its event with it (``hardship.plan.completed`` or
-    ``hardship.plan.broken``), its data the plan as its GET answers it after this run's figures."""
+    ``hardship.plan.broken``), its data the plan as its GET answers it after this run's figures: the
+    plans, their installments (rows, not objects) and accounts read in three queries, the events
+    written in one batch."""
     if not ended:
         return
     status = {t.plan_id: t.status for t in ended}
     loaded = session.scalars(
         select(InstallmentPlan)
         .where(InstallmentPlan.id.in_(list(status)))
-        .options(selectinload(InstallmentPlan.installments))
         .order_by(InstallmentPlan.id)
         .execution_options(populate_existing=True)
+    ).all()
+    installments: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(_SHOWN_INSTALLMENTS, {"ids": list(status)}):
+        installments[row.plan_id].append(row)
+    refs: dict[int, str] = dict(
+        session.execute(
+            select(CardAccount.id, CardAccount.account_ref).where(
+                CardAccount.id.in_({plan.account_id for plan in loaded})
+            )
+        ).all()
     )
+    drafts = []
     for plan in loaded:
-        plans.emit_plan_event(session, plan, _ENDING_EVENTS[status[plan.id]])
+        shown = plans.plan_dict(
+            session, plan, account_ref=refs[plan.account_id], installments=installments[plan.id]
+        )
+        data = PlanRead.model_validate(shown).model_dump(mode="json")
+        drafts.append(events.EventDraft(str(_ENDING_EVENTS[status[plan.id]]), data["account_ref"], data))
+    events.emit_many(session, drafts)
 
 
 # --- a run ----------------------------------------------------------------------------------------
