@@ -2,8 +2,9 @@
 
 Computing where a plan stands is Python, so one process keeps one core busy while PostgreSQL waits.
 On PostgreSQL, with more than one process (``scan_inline_processes``, the scans' setting: one per
-core by default, at most 4) and more than one chunk, the run's chunks go to the scans' chunk
-processes (:func:`app.jobs.executors.chunk_processes`), each chunk in its own transaction:
+core by default, at most 4) and at least ``MIN_CHUNKS_PER_PROCESS`` chunks for each, the run's
+chunks go to the scans' chunk processes (:func:`app.jobs.executors.chunk_processes`), each chunk in
+its own transaction:
 
 1. the run is recorded (``servicing_run``, not finished) and the active plans cut into chunks, and
    that is committed;
@@ -14,7 +15,7 @@ The servicing lock (``SERVICING_LOCK_ID``, session-level here) is held by the pa
 to after 3, so a run in one transaction (the API's) waits for it and the other way round. A run
 stopped half-way (a process killed, the database gone) leaves its committed chunks and a run row
 without ``finished_at``: runs are idempotent and path-independent, so the next run ends where this
-one would have. Elsewhere (SQLite, one process, one chunk) the run is
+one would have. Elsewhere (SQLite, one process, fewer chunks) the run is
 :func:`app.services.servicing.run_servicing` in one transaction.
 """
 
@@ -32,7 +33,11 @@ from app.services import servicing
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
 
-__all__ = ["run_servicing"]
+__all__ = ["MIN_CHUNKS_PER_PROCESS", "run_servicing"]
+
+# Starting a chunk process takes seconds (it imports the service), about what servicing a few
+# thousand plans does: with fewer chunks than this per process the run stays in this process.
+MIN_CHUNKS_PER_PROCESS = 2
 
 
 def run_servicing(
@@ -44,21 +49,27 @@ def run_servicing(
     processes: int = 1,
 ) -> servicing.RunSummary:
     """Bring every active plan and deferral to the business date, in ``processes`` processes on
-    PostgreSQL (see the module's docstring); the run's summary."""
-    if engine.dialect.name != "postgresql" or processes <= 1:
+    PostgreSQL when there are at least two chunks for each (see the module's docstring); the run's
+    summary."""
+    if engine.dialect.name == "postgresql" and processes > 1:
         with unit_of_work(engine) as session:
-            return servicing.run_servicing(session, actor=actor, policies=policies, chunk_size=chunk_size)
+            chunks = len(servicing.chunk_bounds(session, chunk_size))
+        if chunks >= MIN_CHUNKS_PER_PROCESS * processes:
+            return _run_in_processes(
+                engine, actor=actor, policies=policies, chunk_size=chunk_size, processes=processes
+            )
+    with unit_of_work(engine) as session:
+        return servicing.run_servicing(session, actor=actor, policies=policies, chunk_size=chunk_size)
+
+
+def _run_in_processes(
+    engine: Engine, *, actor: Principal, policies: PolicyStore, chunk_size: int, processes: int
+) -> servicing.RunSummary:
     with _servicing_lock(engine):
         with unit_of_work(engine) as session:
             summary = servicing.start_run(session, actor=actor)
             chunks = servicing.chunk_bounds(session, chunk_size)
-        if len(chunks) == 1:
-            with unit_of_work(engine) as session:
-                rules = servicing.RulesByVersion(policies)
-                servicing.service_chunk(
-                    session, chunks[0], as_of=summary.as_of, rules=rules, actor=actor, summary=summary
-                )
-        elif chunks:
+        if chunks:
             _chunks_in_processes(engine, summary, chunks, actor=actor, processes=processes)
         with unit_of_work(engine) as session:
             servicing.finish_run(session, summary, actor=actor)
