@@ -511,19 +511,26 @@ def servicing_run(
     """Bring every active plan and deferral to the business date and print the run's summary.
 
     Running it again for the same date changes nothing. A plan whose data the rules cannot apply is
-    listed on stderr (and kept on the plan); it does not fail the run."""
+    listed on stderr (and kept on the plan); it does not fail the run. On PostgreSQL the chunks run
+    in HARDSHIP_SCAN_INLINE_PROCESSES processes (0: one per core, at most 4), each in its own
+    transaction; elsewhere, or with 1, the whole run is one transaction."""
     import getpass
 
-    from app.services import servicing
+    from app.jobs import servicing
+    from app.jobs.executors import inline_process_count
     from app.services.policies import PolicyStore
     from app.services.principal import Principal
 
     settings = get_settings()
     actor = Principal(kind="cli", id=0, name=getpass.getuser() or "cli", role=Role.BATCH_OPERATOR)
-    with unit_of_work(get_engine(settings)) as session:
-        summary = servicing.run_servicing(
-            session, actor=actor, policies=PolicyStore.load(settings.policy_dir), chunk_size=chunk_size
-        )
+    engine = get_engine(settings)
+    summary = servicing.run_servicing(
+        engine,
+        actor=actor,
+        policies=PolicyStore.load(settings.policy_dir),
+        chunk_size=chunk_size,
+        processes=inline_process_count(engine, settings.scan_inline_processes),
+    )
     for name, value in summary.to_dict().items():
         print(f"{name}\t{value}")
     for plan_id, problem in summary.failures[:50]:

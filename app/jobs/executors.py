@@ -38,8 +38,10 @@ from app.services.scans import ACTIVE_STATUSES, DispatchRequest
 from app.settings import Settings
 
 __all__ = [
+    "chunk_processes",
     "dispatch",
     "inline_process_count",
+    "process_resources",
     "recover_inline_scans",
     "run_scan_inline",
     "wait_for_inline_scans",
@@ -201,8 +203,28 @@ def _start_chunk_process(database_url: str) -> None:
 
 
 def _run_chunk_in_process(scan_id: int, chunk_id: int, max_attempts: int) -> bool:
+    engine, policies = process_resources()
+    return _run_chunk(engine, scan_id, chunk_id, policies, max_attempts)
+
+
+@contextmanager
+def chunk_processes(engine: Engine, processes: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``processes`` spawned child processes (no forked copies of the service's threads),
+    each with its own engine (one connection) and policies as a Celery worker has them
+    (:func:`process_resources`): for the chunks of a scan or of a servicing run."""
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_chunk_process,
+        initargs=(engine.url.render_as_string(hide_password=False),),
+    ) as pool:
+        yield pool
+
+
+def process_resources() -> tuple[Engine, PolicyStore]:
+    """In a chunk process: its engine and policies."""
     assert _process_engine is not None and _process_policies is not None
-    return _run_chunk(_process_engine, scan_id, chunk_id, _process_policies, max_attempts)
+    return _process_engine, _process_policies
 
 
 def _run_in_processes(
@@ -210,12 +232,7 @@ def _run_in_processes(
 ) -> None:
     """Run the chunks in a pool of ``processes`` child processes, a few queued ahead of each."""
     todo: Iterator[int] = iter(chunk_ids)
-    with ProcessPoolExecutor(
-        max_workers=processes,
-        mp_context=multiprocessing.get_context("spawn"),  # no forked copies of the service's threads
-        initializer=_start_chunk_process,
-        initargs=(engine.url.render_as_string(hide_password=False),),
-    ) as pool:
+    with chunk_processes(engine, processes) as pool:
 
         def submit(count: int) -> set[Future[bool]]:
             return {

@@ -3,9 +3,17 @@
 DOMAIN.md, "Servicing": for plans started in [from, to], kept_rate = completed / (completed +
 broken) and on_time_rate = installments paid before their miss day / installments whose miss day
 has come, both half-up to four decimals (null when nothing counts). The figures are those of the
-last servicing run. Broken down by prefecture (the first four digits of the customer's current
-region code + "00", after the region code changes, as the disaster report maps them) and by term
-bucket; plus the waivers and deferrals created in the period.
+last servicing run. Broken down by prefecture and by term bucket; plus the waivers and deferrals
+created in the period.
+
+A plan's prefecture is that of the customer's region when the plan started: the account's region
+code as the plan keeps it from its creation (``start_region_code``), mapped to today's code through
+the code changes (the policy's table and the operators' entries, as the disaster report maps them),
+then its first four digits + "00". A customer who moves after the start (the card system sends
+another region code) does not move the plans already started: a period's figures do not change
+with later moves, and each plan counts where its agreement was made. A code change that an operator
+records later does move them, to the same place under its new code, so that one prefecture is never
+split between its old and new codes. The report reads the plans only.
 
 One GROUP BY query over the plans (by prefecture and term bucket) gives every figure: the totals and
 each breakdown are sums of its rows, so the totals always equal the sum of the breakdowns.
@@ -22,7 +30,7 @@ from sqlalchemy import BigInteger, Table, case, func, literal, select, type_coer
 from sqlalchemy.orm import Session
 
 from app.domain.money import from_fen
-from app.persistence.models import CardAccount, Deferral, FeeWaiver, InstallmentPlan
+from app.persistence.models import Deferral, FeeWaiver, InstallmentPlan
 from app.services.clock import utcnow
 from app.services.errors import FieldError, InvalidInput
 from app.services.policies import PolicyStore
@@ -63,7 +71,6 @@ OUTCOMES_CSV_HEADER = (
     "on_time_rate",
 )
 PLAN = cast(Table, InstallmentPlan.__table__)
-ACCOUNT = cast(Table, CardAccount.__table__)
 _FOUR = Decimal("0.0001")
 
 
@@ -124,7 +131,7 @@ def outcomes_report(session: Session, *, start: date, end: date, policies: Polic
         raise InvalidInput(
             "The period ends before it starts.", [FieldError("query.to", "must not be before from")]
         )
-    region = current_code_column(session, ACCOUNT.c.region_code, policies)
+    region = current_code_column(session, PLAN.c.start_region_code, policies)
     prefecture = (func.substr(region, 1, 4) + literal("00")).label("prefecture")
     bucket = case(
         *((PLAN.c.term_months.between(low, high), literal(name)) for name, low, high in TERM_BUCKETS),
@@ -149,7 +156,6 @@ def outcomes_report(session: Session, *, start: date, end: date, policies: Polic
             total(PLAN.c.paid_total_fen),
             total(PLAN.c.outstanding_fen),
         )
-        .select_from(PLAN.join(ACCOUNT, ACCOUNT.c.id == PLAN.c.account_id))
         .where(PLAN.c.start_on.between(start, end), PLAN.c.status.in_(STARTED_STATUSES))
         .group_by(prefecture, bucket)
     ).all()

@@ -314,6 +314,7 @@ def _plan_row(
         term_months=schedule.term_months,
         hardship_reason=str(decided.snapshot.hardship_reason),
         start_on=decided.on,
+        start_region_code=decided.account.region_code,
         principal_amount=schedule.principal_total,
         fees_waived=decided.account.fee_balance,
         fee_total=schedule.fee_total,
@@ -521,13 +522,23 @@ def break_plan(session: Session, *, plan_id: int, actor: Principal, note: str) -
     return _end_plan(session, plan_id=plan_id, target=PlanStatus.BROKEN, actor=actor, note=note)
 
 
-def plan_read(session: Session, plan: InstallmentPlan) -> PlanRead:
+def plan_read(
+    session: Session,
+    plan: InstallmentPlan,
+    *,
+    account_ref: str | None = None,
+    installments: Sequence[Any] | None = None,
+) -> PlanRead:
     """The plan as the API, its events and the agent UI show it (``PlanRead``): its own columns, its
-    account_ref and its installments as the schedule."""
-    account_ref = session.scalar(select(CardAccount.account_ref).where(CardAccount.id == plan.account_id))
-    installments = session.scalars(
-        select(Installment).where(Installment.plan_id == plan.id).order_by(Installment.number)
-    ).all()
+    account_ref and its installments as the schedule. A caller that has them for many plans passes the
+    account_ref and the installments in number order (Installment objects, or rows with the same
+    attributes)."""
+    if account_ref is None:
+        account_ref = session.scalar(select(CardAccount.account_ref).where(CardAccount.id == plan.account_id))
+    if installments is None:
+        installments = session.scalars(
+            select(Installment).where(Installment.plan_id == plan.id).order_by(Installment.number)
+        ).all()
     schedule = [
         Attributes(item, principal=item.principal_amount, interest=item.interest_amount, fee=item.fee_amount)
         for item in installments

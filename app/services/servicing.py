@@ -1,10 +1,16 @@
 """Servicing runs: every active plan and deferral brought to the business date (DOMAIN.md, "Servicing").
 
-A run reads the active plans in chunks of plan ids, with their installments and the account's
-payments in a few set-based queries per chunk, asks the domain where each plan stands
-(``app.domain.servicing.service_plan``), and writes only what differs from what is stored, in bulk.
-A plan that the rules complete or break goes through :func:`end_plans_by_rules`, the one place
-where a run changes a plan's status. Deferrals whose last new due date has passed are completed.
+A run cuts the active plans into chunks of plan ids. A chunk reads its plans, their installments
+and the accounts' payments in three set-based queries, asks the domain where each plan stands
+(``app.domain.servicing.service_plan``), and writes only what differs from what is stored: one
+statement per table (on PostgreSQL an ``UPDATE ... FROM unnest(...)`` of the changed rows). A plan
+that the rules complete or break goes through :func:`end_plans_by_rules`, the one place where a run
+changes a plan's status. Deferrals whose last new due date has passed are completed.
+
+:func:`run_servicing` does it all in the caller's transaction. On PostgreSQL app/jobs/servicing.py
+runs the same chunks in several processes (:func:`start_run`, :func:`service_chunk` in each
+process and transaction, :func:`finish_run`): chunks are independent (disjoint plans), so the
+result is the same.
 
 Runs are idempotent (the same date again writes nothing) and path-independent (daily runs end where
 one run at the end does): the domain computes every figure from scratch and judges an ended plan
@@ -23,8 +29,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, bindparam, func, select, text, type_coerce, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import BigInteger, Connection, Table, bindparam, func, select, text, type_coerce, update
+from sqlalchemy.orm import Session
 
 from app.domain.errors import DomainError
 from app.domain.events import EventType
@@ -48,19 +54,27 @@ from app.persistence.models import (
     Payment,
     ServicingRun,
 )
-from app.services import audit, clock, plans
+from app.schemas.plans import PlanRead
+from app.services import audit, clock, events, plans
 from app.services.errors import NotFound
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "SERVICING_LOCK_ID",
+    "ChunkWrites",
+    "RulesByVersion",
     "RunSummary",
     "Transition",
+    "chunk_bounds",
     "end_plans_by_rules",
+    "finish_run",
     "get_run",
     "record_payment",
     "run_servicing",
+    "service_chunk",
+    "start_run",
 ]
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -76,6 +90,16 @@ DEFERRAL_LINE = cast(Table, DeferralLine.__table__)
 
 def _fen(column: Any) -> Any:
     return type_coerce(column, BigInteger)
+
+
+_CHUNK_COUNTS = (
+    "plans_examined",
+    "plans_updated",
+    "plans_completed",
+    "plans_broken",
+    "plans_failed",
+    "installments_updated",
+)
 
 
 @dataclass
@@ -95,6 +119,12 @@ class RunSummary:
     started_at: Any = None
     finished_at: Any = None
     failures: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, chunk: RunSummary) -> None:
+        """Count in what one chunk of this run did (its plans' counts and failures)."""
+        for name in _CHUNK_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(chunk, name))
+        self.failures.extend(chunk.failures)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,8 +233,9 @@ def end_plans_by_rules(
 
     Sets ``ended_on`` to the day the rules ended each plan (``completed_on`` or ``broken_on``; a
     broken plan counts for RECENT_BROKEN_PLAN from then) and ``end_reason`` saying why, in one
-    statement per chunk, and audits them in one event (entity: the run). A plan no longer active
-    (ended by someone else meanwhile) is left as it is. Returns the transitions made.
+    statement per chunk, emits each plan's event, and audits them in one event (entity: the run),
+    last: the audit chain is locked from there to the commit. A plan no longer active (ended by
+    someone else meanwhile) is left as it is. Returns the transitions made.
     """
     if not transitions:
         return []
@@ -226,6 +257,7 @@ def end_plans_by_rules(
             for t in made
         ],
     )
+    _emit_endings(session, made)
     audit.record(
         session,
         actor=actor,
@@ -250,26 +282,62 @@ def end_plans_by_rules(
 _ENDING_EVENTS = {PlanStatus.COMPLETED: EventType.PLAN_COMPLETED, PlanStatus.BROKEN: EventType.PLAN_BROKEN}
 
 
+_SHOWN_INSTALLMENTS = (
+    select(
+        Installment.plan_id,
+        Installment.number,
+        Installment.due_date,
+        Installment.principal_amount,
+        Installment.interest_amount,
+        Installment.fee_amount,
+        Installment.amount,
+        Installment.status,
+        Installment.paid_amount,
+    )
+    .where(Installment.plan_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Installment.plan_id, Installment.number)
+)
+
+
 def _emit_endings(session: Session, ended: Sequence[Transition]) -> None:
     """Each plan the rules ended commits its event with it (``hardship.plan.completed`` or
-    ``hardship.plan.broken``), its data the plan as its GET answers it after this run's figures."""
+    ``hardship.plan.broken``), its data the plan as its GET answers it after this run's figures: the
+    plans, their installments (rows, not objects) and accounts read in three queries, the events
+    written in one batch."""
     if not ended:
         return
     status = {t.plan_id: t.status for t in ended}
     loaded = session.scalars(
         select(InstallmentPlan)
         .where(InstallmentPlan.id.in_(list(status)))
-        .options(selectinload(InstallmentPlan.installments))
         .order_by(InstallmentPlan.id)
         .execution_options(populate_existing=True)
+    ).all()
+    installments: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(_SHOWN_INSTALLMENTS, {"ids": list(status)}):
+        installments[row.plan_id].append(row)
+    refs: dict[int, str] = dict(
+        session.execute(
+            select(CardAccount.id, CardAccount.account_ref).where(
+                CardAccount.id.in_({plan.account_id for plan in loaded})
+            )
+        ).all()
     )
+    drafts = []
     for plan in loaded:
-        plans.emit_plan_event(session, plan, _ENDING_EVENTS[status[plan.id]])
+        shown = plans.plan_read(
+            session, plan, account_ref=refs[plan.account_id], installments=installments[plan.id]
+        )
+        data = shown.model_dump(mode="json")
+        drafts.append(events.EventDraft(str(_ENDING_EVENTS[status[plan.id]]), data["account_ref"], data))
+    events.emit_many(session, drafts)
 
 
 # --- a run ----------------------------------------------------------------------------------------
 
 
+_ACTIVE_IDS = select(PLAN.c.id).where(PLAN.c.status == PlanStatus.ACTIVE.value).order_by(PLAN.c.id)
+_CHUNK = (PLAN.c.status == PlanStatus.ACTIVE.value) & PLAN.c.id.between(bindparam("lo"), bindparam("hi"))
 _ACTIVE_PLANS = (
     select(
         PLAN.c.id,
@@ -282,11 +350,9 @@ _ACTIVE_PLANS = (
         PLAN.c.installments_on_time,
         PLAN.c.servicing_error,
     )
-    .where(PLAN.c.status == PlanStatus.ACTIVE.value, PLAN.c.id > bindparam("after"))
+    .where(_CHUNK)
     .order_by(PLAN.c.id)
-    .limit(bindparam("size"))
 )
-_CHUNK = (PLAN.c.status == PlanStatus.ACTIVE.value) & PLAN.c.id.between(bindparam("lo"), bindparam("hi"))
 _INSTALLMENTS = (
     select(
         INSTALLMENT.c.plan_id,
@@ -306,16 +372,42 @@ _PAYMENTS = (
     .join(PLAN, PLAN.c.account_id == PAYMENT.c.account_id)
     .where(_CHUNK, PAYMENT.c.paid_on >= PLAN.c.start_on, PAYMENT.c.paid_on <= bindparam("as_of"))
 )
+# The changed rows of a chunk, written with one statement per table. PostgreSQL: UPDATE ... FROM the
+# arrays of the new values (unnest: a few parameters however many rows). Elsewhere (SQLite, one
+# writer at a time): executemany by primary key.
+_PLAN_COLUMNS = (
+    "paid_total_fen",
+    "outstanding_fen",
+    "unapplied_fen",
+    "installments_judged",
+    "installments_on_time",
+    "servicing_error",
+)
+_PG_UPDATE_PLANS = text(
+    "UPDATE installment_plan AS p SET paid_total_fen = v.paid, outstanding_fen = v.outstanding, "
+    "unapplied_fen = v.unapplied, installments_judged = v.judged, installments_on_time = v.on_time, "
+    "servicing_error = v.error "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:paid_total_fen AS bigint[]), "
+    "CAST(:outstanding_fen AS bigint[]), CAST(:unapplied_fen AS bigint[]), "
+    "CAST(:installments_judged AS integer[]), CAST(:installments_on_time AS integer[]), "
+    "CAST(:servicing_error AS text[])) AS v(id, paid, outstanding, unapplied, judged, on_time, error) "
+    "WHERE p.id = v.id"
+)
+_PG_UPDATE_INSTALLMENTS = text(
+    "UPDATE installment AS i SET status = v.status, paid_fen = v.paid "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]), CAST(:paid AS bigint[])) "
+    "AS v(id, status, paid) WHERE i.id = v.id"
+)
 _UPDATE_PLAN = (
     update(PLAN)
     .where(PLAN.c.id == bindparam("b_id"))
     .values(
-        paid_total_fen=bindparam("b_paid", type_=BigInteger()),
-        outstanding_fen=bindparam("b_outstanding", type_=BigInteger()),
-        unapplied_fen=bindparam("b_unapplied", type_=BigInteger()),
-        installments_judged=bindparam("b_judged"),
-        installments_on_time=bindparam("b_on_time"),
-        servicing_error=bindparam("b_error"),
+        paid_total_fen=bindparam("b_paid_total_fen", type_=BigInteger()),
+        outstanding_fen=bindparam("b_outstanding_fen", type_=BigInteger()),
+        unapplied_fen=bindparam("b_unapplied_fen", type_=BigInteger()),
+        installments_judged=bindparam("b_installments_judged"),
+        installments_on_time=bindparam("b_installments_on_time"),
+        servicing_error=bindparam("b_servicing_error"),
     )
 )
 _UPDATE_INSTALLMENT = (
@@ -325,7 +417,7 @@ _UPDATE_INSTALLMENT = (
 )
 
 
-class _Rules:
+class RulesByVersion:
     """The servicing parameters of each policy version, looked up once per run."""
 
     def __init__(self, policies: PolicyStore) -> None:
@@ -339,102 +431,154 @@ class _Rules:
         return self._cache[version]
 
 
-def _service_chunk(
+# A plan's stored figures, in the order of _ACTIVE_PLANS from paid_total_fen to servicing_error (and
+# of _PLAN_COLUMNS); an installment's change: (id, status, paid fen).
+PlanFigures = tuple[int, int, int, int, int, str | None]
+
+
+@dataclass
+class ChunkWrites:
+    """What a chunk changes: the plans' new figures, the installments' new status and paid amount,
+    and the plans the rules ended."""
+
+    plans: list[tuple[int, PlanFigures]] = field(default_factory=list)
+    installments: list[tuple[int, str, int]] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+
+def chunk_bounds(session: Session, chunk_size: int) -> list[tuple[int, int]]:
+    """The active plans cut into chunks of ``chunk_size`` plans: (first id, last id) of each."""
+    ids = session.connection().execute(_ACTIVE_IDS).scalars().all()
+    return [(ids[at], ids[min(at + chunk_size, len(ids)) - 1]) for at in range(0, len(ids), chunk_size)]
+
+
+def service_chunk(
     session: Session,
-    plans: Sequence[Any],
+    bounds: tuple[int, int],
     *,
     as_of: date,
-    rules: _Rules,
+    rules: RulesByVersion,
     actor: Principal,
     summary: RunSummary,
 ) -> None:
-    bounds = {"lo": plans[0][0], "hi": plans[-1][0]}
+    """Bring the active plans with ids in ``bounds`` to ``as_of``, in the caller's transaction, and
+    count what was done in ``summary``: read them, compute them, write what differs."""
+    plans, installments, payments = _read_chunk(session, bounds, as_of)
+    writes = ChunkWrites()
+    for plan in plans:
+        _service_one(
+            plan, installments.get(plan[0], []), payments.get(plan[0], ()), as_of, rules, writes, summary
+        )
+    _write_chunk(session, writes, actor=actor, summary=summary)
+
+
+def _read_chunk(
+    session: Session, bounds: tuple[int, int], as_of: date
+) -> tuple[Sequence[Any], dict[int, list[Any]], dict[int, list[ReceivedPayment]]]:
+    """The chunk's active plans, their installments by plan and the payments that count by plan."""
+    params = {"lo": bounds[0], "hi": bounds[1]}
     connection = session.connection()  # plain Core rows: no ORM result processing per row
+    plans = connection.execute(_ACTIVE_PLANS, params).all()
     installments: dict[int, list[Any]] = defaultdict(list)
-    for row in connection.execute(_INSTALLMENTS, bounds):
+    for row in connection.execute(_INSTALLMENTS, params):
         installments[row[0]].append(row)
     payments: dict[int, list[ReceivedPayment]] = defaultdict(list)
-    for plan_id, paid_on, payment_ref, fen in connection.execute(_PAYMENTS, {**bounds, "as_of": as_of}):
+    for plan_id, paid_on, payment_ref, fen in connection.execute(_PAYMENTS, {**params, "as_of": as_of}):
         payments[plan_id].append(ReceivedPayment(paid_on, payment_ref, from_fen(fen)))
+    return plans, installments, payments
 
-    plan_updates: list[dict[str, Any]] = []
-    installment_updates: list[dict[str, Any]] = []
-    transitions: list[Transition] = []
-    for plan_id, start_on, policy_version, paid, outstanding, unapplied, judged, on_time, error in plans:
-        summary.plans_examined += 1
-        stored = installments.get(plan_id, [])
-        policy_rules = rules.of(policy_version)
-        try:
-            if policy_rules is None:
-                raise DomainError(f"policy version {policy_version!r} is not known to this service")
-            result = service_plan(
-                [ScheduledInstallment(row[2], row[3], from_fen(row[4])) for row in stored],
-                start_on=start_on,
-                payments=payments.get(plan_id, ()),
-                rules=policy_rules,
-                as_of=as_of,
-            )
-        except (DomainError, ArithmeticError, ValueError) as exc:
-            problem = f"{as_of.isoformat()}: {exc}"[:2000]
-            summary.plans_failed += 1
-            summary.failures.append((plan_id, problem))
-            if problem != error:
-                plan_updates.append(
-                    {
-                        "b_id": plan_id,
-                        "b_paid": paid,
-                        "b_outstanding": outstanding,
-                        "b_unapplied": unapplied,
-                        "b_judged": judged,
-                        "b_on_time": on_time,
-                        "b_error": problem,
-                    }
-                )
-            continue
-        figures = (
-            to_fen(result.paid_total),
-            to_fen(result.outstanding),
-            to_fen(result.unapplied),
-            result.judged,
-            result.paid_on_time,
+
+def _service_one(
+    plan: Any,
+    stored: list[Any],
+    payments: Sequence[ReceivedPayment],
+    as_of: date,
+    rules: RulesByVersion,
+    writes: ChunkWrites,
+    summary: RunSummary,
+) -> None:
+    """Where one plan stands on ``as_of``: what differs from what is stored goes into ``writes``; a
+    plan whose data the rules cannot apply keeps the problem (its figures as they were)."""
+    plan_id, start_on, policy_version, *figures = plan
+    kept = cast(PlanFigures, tuple(figures))
+    summary.plans_examined += 1
+    policy_rules = rules.of(policy_version)
+    try:
+        if policy_rules is None:
+            raise DomainError(f"policy version {policy_version!r} is not known to this service")
+        result = service_plan(
+            [ScheduledInstallment(row[2], row[3], from_fen(row[4])) for row in stored],
+            start_on=start_on,
+            payments=payments,
+            rules=policy_rules,
+            as_of=as_of,
         )
-        if figures != (paid, outstanding, unapplied, judged, on_time) or error is not None:
-            plan_updates.append(
-                {
-                    "b_id": plan_id,
-                    "b_paid": figures[0],
-                    "b_outstanding": figures[1],
-                    "b_unapplied": figures[2],
-                    "b_judged": figures[3],
-                    "b_on_time": figures[4],
-                    "b_error": None,
-                }
-            )
-        by_number = {state.number: state for state in result.installments}
-        for row in stored:
-            state = by_number[row[2]]
-            paid_fen = to_fen(state.paid_amount)
-            if state.status.value != row[5] or paid_fen != row[6]:
-                installment_updates.append(
-                    {"b_id": row[1], "b_status": state.status.value, "b_paid": paid_fen}
-                )
-        if result.status is not PlanStatus.ACTIVE:
-            assert policy_rules is not None
-            transitions.append(transition_for(plan_id, result, policy_rules))
-    ended = end_plans_by_rules(session, transitions=transitions, actor=actor, run_id=summary.id)
-    for made in ended:
+    except (DomainError, ArithmeticError, ValueError) as exc:
+        problem = f"{as_of.isoformat()}: {exc}"[:2000]
+        summary.plans_failed += 1
+        summary.failures.append((plan_id, problem))
+        if problem != kept[5]:
+            writes.plans.append((plan_id, (*kept[:5], problem)))
+        return
+    new: PlanFigures = (
+        to_fen(result.paid_total),
+        to_fen(result.outstanding),
+        to_fen(result.unapplied),
+        result.judged,
+        result.paid_on_time,
+        None,
+    )
+    if new != kept:
+        writes.plans.append((plan_id, new))
+    by_number = {state.number: state for state in result.installments}
+    for row in stored:
+        state = by_number[row[2]]
+        paid_fen = to_fen(state.paid_amount)
+        if state.status.value != row[5] or paid_fen != row[6]:
+            writes.installments.append((row[1], state.status.value, paid_fen))
+    if result.status is not PlanStatus.ACTIVE:
+        writes.transitions.append(transition_for(plan_id, result, policy_rules))
+
+
+def _write_chunk(session: Session, writes: ChunkWrites, *, actor: Principal, summary: RunSummary) -> None:
+    """The chunk's figures first, then the plans the rules ended (their events see the figures)."""
+    connection = session.connection()
+    if writes.plans:
+        _update_plans(connection, writes.plans)
+    if writes.installments:
+        _update_installments(connection, writes.installments)
+    summary.plans_updated += len(writes.plans)
+    summary.installments_updated += len(writes.installments)
+    for made in end_plans_by_rules(session, transitions=writes.transitions, actor=actor, run_id=summary.id):
         if made.status is PlanStatus.COMPLETED:
             summary.plans_completed += 1
         else:
             summary.plans_broken += 1
-    if plan_updates:
-        connection.execute(_UPDATE_PLAN, plan_updates)
-    if installment_updates:
-        connection.execute(_UPDATE_INSTALLMENT, installment_updates)
-    _emit_endings(session, ended)
-    changed = {row["b_id"] for row in plan_updates}
-    summary.plans_updated += len(changed)
-    summary.installments_updated += len(installment_updates)
+
+
+def _update_plans(connection: Connection, rows: list[tuple[int, PlanFigures]]) -> None:
+    if connection.dialect.name == "postgresql":
+        columns = zip(*(figures for _, figures in rows), strict=True)
+        values = {name: list(column) for name, column in zip(_PLAN_COLUMNS, columns, strict=True)}
+        connection.execute(_PG_UPDATE_PLANS, {"ids": [plan_id for plan_id, _ in rows], **values})
+        return
+    connection.execute(
+        _UPDATE_PLAN,
+        [
+            {"b_id": plan_id, **{f"b_{name}": v for name, v in zip(_PLAN_COLUMNS, figures, strict=True)}}
+            for plan_id, figures in rows
+        ],
+    )
+
+
+def _update_installments(connection: Connection, rows: list[tuple[int, str, int]]) -> None:
+    if connection.dialect.name == "postgresql":
+        ids, statuses, paid = (list(column) for column in zip(*rows, strict=True))
+        connection.execute(_PG_UPDATE_INSTALLMENTS, {"ids": ids, "statuses": statuses, "paid": paid})
+        return
+    connection.execute(
+        _UPDATE_INSTALLMENT, [{"b_id": i, "b_status": status, "b_paid": paid} for i, status, paid in rows]
+    )
 
 
 _DEFERRALS_DUE = (
@@ -473,44 +617,49 @@ def run_servicing(
     policies: PolicyStore,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> RunSummary:
-    """Bring every active plan and deferral to the business date; record and audit the run.
+    """Bring every active plan and deferral to the business date; record and audit the run, all in
+    the caller's transaction, one chunk after another (app/jobs/servicing.py runs the chunks in
+    several processes, each in its own transaction).
 
     Returns the run's summary (``failures`` lists the plans whose data the rules could not apply,
     with the problem, which is also kept on each plan).
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SERVICING_LOCK_ID})
+    summary = start_run(session, actor=actor)
+    rules = RulesByVersion(policies)
+    for bounds in chunk_bounds(session, chunk_size):
+        service_chunk(session, bounds, as_of=summary.as_of, rules=rules, actor=actor, summary=summary)
+    finish_run(session, summary, actor=actor)
+    return summary
+
+
+def start_run(session: Session, *, actor: Principal) -> RunSummary:
+    """Record a run as of the business date (not finished yet); its summary, with nothing counted."""
     as_of = clock.today(session)
     run = ServicingRun(as_of=as_of, requested_by=actor.actor, started_at=clock.utcnow())
     session.add(run)
     session.flush()
-    summary = RunSummary(id=run.id, as_of=as_of, started_at=run.started_at)
-    rules = _Rules(policies)
-    after = 0
-    while True:
-        plans = session.connection().execute(_ACTIVE_PLANS, {"after": after, "size": chunk_size}).all()
-        if not plans:
-            break
-        _service_chunk(session, plans, as_of=as_of, rules=rules, actor=actor, summary=summary)
-        after = plans[-1][0]
-    _complete_deferrals(session, as_of=as_of, summary=summary)
+    return RunSummary(id=run.id, as_of=as_of, started_at=run.started_at)
+
+
+def finish_run(session: Session, summary: RunSummary, *, actor: Principal) -> None:
+    """After the plans: complete the deferrals due, record the run's counts and audit it."""
+    _complete_deferrals(session, as_of=summary.as_of, summary=summary)
     summary.finished_at = clock.utcnow()
-    for name, value in summary.to_dict().items():
-        if name not in ("id", "as_of", "started_at"):
-            setattr(run, name, value)
-    session.flush()
+    values = {k: v for k, v in summary.to_dict().items() if k not in ("id", "as_of", "started_at")}
+    session.execute(update(ServicingRun).where(ServicingRun.id == summary.id).values(**values))
     audit.record(
         session,
         actor=actor,
         action="servicing_run.finished",
         entity_type="servicing_run",
-        entity_id=run.id,
+        entity_id=summary.id,
         after={
             **summary.to_dict(),
             "failed_plan_ids": [plan_id for plan_id, _ in summary.failures[:100]],
         },
     )
-    return summary
 
 
 def get_run(session: Session, run_id: int) -> RunSummary:

@@ -8,9 +8,11 @@ SQL (generate_series): N accounts in eight prefectures; P plans on evenly spread
 through 2025 (one a day, round robin), with terms 3, 6, 12, 24, 36 and 60 months of 1,000.00 each;
 and for the installments due by the business date (pinned to 2025-12-31) a payment each: seven in
 ten paid two days before the due date, one in ten ten days after it, two in ten not at all. Then
-times, in this process, `run_servicing` over every plan (the first run, which writes nearly every
-plan), the same run again (the same date: nothing to write), and the outcomes report for 2025
-(median of 5). Prints a Markdown table and writes the figures to
+times a servicing run over every plan (the first run, which writes nearly every plan), the same run
+again (the same date: nothing to write), and the outcomes report for 2025 (median of 5). The runs
+are what `hardship servicing run` does (app/jobs/servicing.py): the chunks in `--processes` child
+processes (default: HARDSHIP_SCAN_INLINE_PROCESSES, 0 = one per core, at most 4; 1 = the whole run
+in this process and one transaction). Prints a Markdown table and writes the figures to
 $TMPDIR/hardship-servicing-bench.json.
 """
 
@@ -36,6 +38,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db import get_engine, unit_of_work  # noqa: E402
 from app.domain.access import Role  # noqa: E402
+from app.jobs import servicing as servicing_jobs  # noqa: E402
+from app.jobs.executors import inline_process_count  # noqa: E402
 from app.services import outcomes, servicing  # noqa: E402
 from app.services.policies import PolicyStore  # noqa: E402
 from app.services.principal import Principal  # noqa: E402
@@ -72,9 +76,11 @@ def build(url: str, accounts: int, plans: int) -> dict[str, int]:
               date '2020-01-01', 5000000, 1000000, 50000, 0, now()
             FROM generate_series(1, {accounts}) g""",
         f"""INSERT INTO installment_plan (account_id, status, method, term_months, hardship_reason, start_on,
-              principal_fen, fees_waived_fen, fee_total_fen, interest_total_fen, total_fen, monthly_fee_rate,
-              annual_interest_rate, policy_version, channel, created_by, created_at, outstanding_fen)
+              start_region_code, principal_fen, fees_waived_fen, fee_total_fen, interest_total_fen, total_fen,
+              monthly_fee_rate, annual_interest_rate, policy_version, channel, created_by, created_at,
+              outstanding_fen)
             SELECT a.id, 'active', 'equal_principal', t.term, 'illness', date '2025-01-01' + (g % 365),
+              a.region_code,
               t.term * 100000, 0, 0, 0, t.term * 100000, '0', '0', '2025.1', 'agent', 'bench', now(),
               t.term * 100000
             FROM generate_series(1, {plans}) g
@@ -117,6 +123,12 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=100_000)
     parser.add_argument("--chunk-size", type=int, default=servicing.DEFAULT_CHUNK_SIZE)
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("HARDSHIP_SCAN_INLINE_PROCESSES", "0")),
+        help="chunk processes (0: one per core, at most 4)",
+    )
+    parser.add_argument(
         "--postgres-admin-url",
         default=os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
@@ -126,16 +138,17 @@ def main() -> None:
     counts = build(url, args.accounts, args.plans)
     print(f"built {counts} in {time.perf_counter() - started:.1f} s", flush=True)
     engine = get_engine(Settings(database_url=url))
+    processes = inline_process_count(engine, args.processes)
+    print(f"{processes} process(es), chunk size {args.chunk_size}", flush=True)
     policies = PolicyStore.load()
     actor = Principal(kind="cli", id=0, name="bench", role=Role.BATCH_OPERATOR)
     rows = []
 
     for label in ("servicing run (first)", "servicing run (again, same date)"):
         started = time.perf_counter()
-        with unit_of_work(engine) as session:
-            summary = servicing.run_servicing(
-                session, actor=actor, policies=policies, chunk_size=args.chunk_size
-            )
+        summary = servicing_jobs.run_servicing(
+            engine, actor=actor, policies=policies, chunk_size=args.chunk_size, processes=processes
+        )
         seconds = time.perf_counter() - started
         rows.append(
             {
@@ -180,6 +193,8 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.platform()}",
         "load": os.getloadavg(),
+        "processes": processes,
+        "chunk_size": args.chunk_size,
         "counts": counts,
         "rows": rows,
     }

@@ -223,3 +223,48 @@ def test_agents_do_not_read_the_outcomes_report(
 ) -> None:
     response = client.get("/v1/reports/outcomes?from=2025-01-01&to=2025-01-31", headers=bearer(keys["agent"]))
     assert response.status_code == 403
+
+
+def test_a_plan_counts_in_the_region_of_its_start_under_todays_code(
+    db: Database, portfolio: dict[str, dict[str, Any]], client: TestClient, keys: dict[str, str]
+) -> None:
+    """The prefecture is the customer's region when the plan started: a later move (a new snapshot
+    from the card system) leaves the plans already started where they were; a code change an
+    operator records later moves them to the same place under its new code."""
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-4", principal_balance="2500.00", interest_balance="500.00", region_code="659001")
+    portfolio["A-4"] = create_plan(client, keys, "A-4")
+
+    def prefectures() -> dict[str, int]:
+        report = outcomes(client, keys, "from=2025-01-01&to=2025-12-31").json()
+        assert sum(r["started"] for r in report["by_region"]) == report["plans"]["started"]
+        return {r["prefecture"]: r["started"] for r in report["by_region"]}
+
+    assert prefectures() == {"622900": 2, "630200": 1, "659000": 1}
+    # A-3 moves from Linxia to Beijing; a plan started after the move counts in Beijing.
+    moved = {
+        "customer_ref": "C-A-3",
+        "product_code": "STD_CLASSIC",
+        "status": "active",
+        "region_code": "110101",
+        "opened_on": "2020-01-15",
+        "credit_limit": "50000.00",
+        "principal_balance": "2500.00",
+        "interest_balance": "500.00",
+        "fee_balance": "0.00",
+    }
+    response = client.put("/v1/accounts/A-3", json=moved, headers=bearer(keys["admin"]))
+    assert response.status_code == 200, response.text
+    assert prefectures() == {"622900": 2, "630200": 1, "659000": 1}
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-5", principal_balance="2500.00", interest_balance="500.00", region_code="110105")
+    create_plan(client, keys, "A-5")
+    assert prefectures() == {"110100": 1, "622900": 2, "630200": 1, "659000": 1}
+    # An operator records that 659001 is now 653101: A-4's plan moves with its county's new code.
+    created = client.post(
+        "/v1/region-code-changes",
+        headers=bearer(keys["batch_operator"]),
+        json={"old_code": "659001", "new_code": "653101", "effective_on": "2025-01-01", "note": "merger"},
+    )
+    assert created.status_code == 201, created.text
+    assert prefectures() == {"110100": 1, "622900": 2, "630200": 1, "653100": 1}

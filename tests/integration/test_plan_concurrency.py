@@ -112,6 +112,7 @@ def test_the_database_refuses_a_second_active_plan(db: Database) -> None:
                 term_months=6,
                 hardship_reason="illness",
                 start_on=date(2025, 1, 1),
+                start_region_code=first.start_region_code,
                 principal_amount=first.principal_amount,
                 fees_waived=first.fees_waived,
                 fee_total=first.fee_total,

@@ -3,6 +3,7 @@ stop the run, deferrals completing, and path independence (daily runs end where 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from app.db import unit_of_work
 from app.domain.access import Role
 from app.domain.dates import add_months
 from app.domain.money import from_fen
+from app.jobs import servicing as servicing_jobs
 from app.persistence.models import (
     AuditEvent,
     Deferral,
@@ -66,6 +68,7 @@ def make_plan(session: Session, account_ref: str, amounts: list[str], *, start_o
         term_months=len(amounts),
         hardship_reason="illness",
         start_on=start_on,
+        start_region_code=account.region_code,
         principal_amount=total,
         fees_waived=Decimal("0.00"),
         fee_total=Decimal("0.00"),
@@ -400,3 +403,89 @@ def test_daily_runs_end_exactly_where_one_run_at_the_end_does(
     # And once more on the same day: nothing changes.
     run(db)
     assert state(db) == daily
+
+
+# --- chunks in processes --------------------------------------------------------------------------
+
+COUNTS = (
+    "plans_examined",
+    "plans_updated",
+    "plans_completed",
+    "plans_broken",
+    "plans_failed",
+    "installments_updated",
+    "deferrals_examined",
+    "deferrals_completed",
+)
+
+
+def load_generated(db: Database, *, plans: int = 30, seed: int = 12) -> None:
+    """``plans`` plans of 1 to 6 installments with up to 8 payments each, drawn from ``seed``; one
+    plan's installments fall due on the same day (the rules cannot apply: a failure)."""
+    rng = random.Random(seed)
+    truncate_all(db.engine)
+    with unit_of_work(db.engine) as s:
+        for index in range(plans):
+            ref = f"A-{index}"
+            amounts = [rng.randint(1, 30_000) for _ in range(rng.randint(1, 6))]
+            plan_id = make_plan(s, ref, [str(from_fen(a)) for a in amounts])
+            for number in range(rng.randint(0, 8)):
+                on = START + timedelta(days=rng.randint(-5, 200))
+                pay(s, ref, on.isoformat(), str(from_fen(rng.randint(1, 40_000))), ref=f"{ref}-P{number}")
+            if index == 7:
+                s.execute(
+                    update(Installment)
+                    .where(Installment.plan_id == plan_id)
+                    .values(due_date=date(2025, 2, 15))
+                )
+
+
+def test_chunks_in_processes_end_where_one_transaction_does(
+    db: Database, set_today: Callable[[date], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def in_processes() -> servicing.RunSummary:
+        return servicing_jobs.run_servicing(
+            db.engine, actor=OPERATOR, policies=POLICIES, chunk_size=4, processes=2
+        )
+
+    if db.name != "postgresql":  # one writer at a time: the run is one transaction
+        load_generated(db, plans=3)
+        set_today(START + timedelta(days=60))
+        assert in_processes().plans_examined == 3
+        return
+    pools: list[int] = []
+    chunks_in_processes = servicing_jobs._chunks_in_processes
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        pools.append(kwargs["processes"])
+        chunks_in_processes(*args, **kwargs)
+
+    monkeypatch.setattr(servicing_jobs, "_chunks_in_processes", counted)
+    days = [START + timedelta(days=n) for n in (45, 130, 420)]
+
+    load_generated(db)
+    single = []
+    for day in days:
+        set_today(day)
+        summary = run(db)
+        single.append(([getattr(summary, name) for name in COUNTS], summary.failures, state(db)))
+
+    load_generated(db)
+    for day, (counts, failures, expected) in zip(days, single, strict=True):
+        set_today(day)
+        summary = in_processes()
+        assert [getattr(summary, name) for name in COUNTS] == counts
+        assert summary.failures == failures and len(failures) == 1
+        assert state(db) == expected
+    assert single[0][0][1] > 0 and sum(c[0][2] + c[0][3] for c in single) > 0  # figures written, plans ended
+    again = in_processes()
+    assert (again.plans_updated, again.installments_updated, again.plans_completed) == (0, 0, 0)
+    assert state(db) == single[-1][2]
+    # A run of at least two chunks (of 4 plans) for each of the 2 processes runs in them; a smaller
+    # one in this process.
+    examined = [*(c[0][0] for c in single), again.plans_examined]
+    assert pools == [2 for n in examined if n > 12] and len(pools) >= 2
+    with unit_of_work(db.engine) as s:
+        runs = s.scalars(select(ServicingRun).order_by(ServicingRun.id)).all()
+        assert all(r.finished_at is not None for r in runs)
+        assert [r.plans_examined for r in runs] == examined

@@ -90,6 +90,9 @@ class InstallmentPlan(Base):
     term_months: Mapped[int] = mapped_column(Integer)
     hardship_reason: Mapped[str] = mapped_column(String(32))
     start_on: Mapped[date] = mapped_column(Date)
+    # The account's region code when the plan was created (the outcomes report's prefecture: the
+    # region at the plan's start, mapped to today's code when the report is made).
+    start_region_code: Mapped[str] = mapped_column(String(6))
     principal_amount: Mapped[Decimal] = mapped_column("principal_fen", Money)
     fees_waived: Mapped[Decimal] = mapped_column("fees_waived_fen", Money)
     fee_total: Mapped[Decimal] = mapped_column("fee_total_fen", Money)
