@@ -136,6 +136,26 @@ def _referenced(schemas: dict[str, Any], names: list[str]) -> dict[str, Any]:
     return {name: found[name] for name in sorted(found)}
 
 
+# Where the events go: the hosts of subscribed webhook URLs, and the RabbitMQ broker.
+_SERVERS: dict[str, Any] = {
+    "subscriber": {
+        "host": "{host}",
+        "protocol": "https",
+        "title": "A webhook endpoint",
+        "description": "The host of a URL an admin subscribed (POST /v1/webhook-endpoints).",
+        "variables": {"host": {"default": "receiver.example.com"}},
+    },
+    "rabbitmq": {
+        "host": "{host}",
+        "protocol": "amqp",
+        "protocolVersion": "0-9-1",
+        "title": "RabbitMQ",
+        "description": "The broker of HARDSHIP_EVENTS_AMQP_URL.",
+        "variables": {"host": {"default": "localhost:5672"}},
+    },
+}
+
+
 def document(openapi: dict[str, Any] | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document (a dict), from the catalog and the OpenAPI document's schemas."""
     openapi = openapi if openapi is not None else json.loads(render_openapi())
@@ -156,23 +176,7 @@ def document(openapi: dict[str, Any] | None = None) -> dict[str, Any]:
             "description": _DESCRIPTION,
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "subscriber": {
-                "host": "{host}",
-                "protocol": "https",
-                "title": "A webhook endpoint",
-                "description": "The host of a URL an admin subscribed (POST /v1/webhook-endpoints).",
-                "variables": {"host": {"default": "receiver.example.com"}},
-            },
-            "rabbitmq": {
-                "host": "{host}",
-                "protocol": "amqp",
-                "protocolVersion": "0-9-1",
-                "title": "RabbitMQ",
-                "description": "The broker of HARDSHIP_EVENTS_AMQP_URL.",
-                "variables": {"host": {"default": "localhost:5672"}},
-            },
-        },
+        "servers": _SERVERS,
         "channels": {
             "webhook": {
                 "address": None,
