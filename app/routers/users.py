@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path
 
 from app.deps import SessionDep, require
 from app.domain.access import Permission
-from app.problems import STANDARD_PROBLEMS
+from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
 from app.schemas.users import SessionsEnded, UserList, UserRead
 from app.services import auth
@@ -42,7 +42,7 @@ def list_users(
     return UserList(items=[UserRead.model_validate(user) for user in users])
 
 
-@router.post("/{username}/end-sessions", operation_id="users-end-sessions")
+@router.post("/{username}/end-sessions", operation_id="users-end-sessions", responses=problem_responses(404))
 def end_sessions(
     username: Username,
     session: SessionDep,
@@ -55,7 +55,7 @@ def end_sessions(
     return SessionsEnded(username=user.username, sessions_ended=ended)
 
 
-@router.post("/{username}/disable", operation_id="users-disable")
+@router.post("/{username}/disable", operation_id="users-disable", responses=problem_responses(404))
 def disable_user(
     username: Username,
     session: SessionDep,
