@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings, get_settings
@@ -145,3 +146,9 @@ def unit_of_work(source: Engine | sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def dialect_insert(bind: Session | Engine) -> Any:
+    """The database's INSERT construct, with its ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert

@@ -15,6 +15,7 @@ from sqlalchemy import Date, func, literal, select, tuple_, update
 from sqlalchemy import insert as insert_into
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert
 from app.domain.deferrals import DeferralLine as DomainLine
 from app.domain.deferrals import DeferralResult
 from app.jobs.context import ScanContext
@@ -29,7 +30,6 @@ from app.jobs.rows import (
     RAW_LINE,
     bulk_insert,
     copy_rows,
-    dialect_insert,
     fen,
     ids_in,
 )

@@ -25,9 +25,10 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import table as sa_table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert
 from app.domain.model import Account, Statement
 from app.domain.money import ZERO
 from app.persistence.models import CardAccount, Deferral, DeferralLine, DeferralLineHistory, ScanResult
@@ -51,7 +52,6 @@ __all__ = [
     "bulk_insert",
     "cents",
     "copy_rows",
-    "dialect_insert",
     "fen",
     "ids_in",
     "raw_money",
@@ -203,11 +203,6 @@ def ids_in(session: Session, column_: Any, ids: list[int]) -> Any:
 def raw_money(column_: Any) -> Any:
     """A Money column read as its integer fen."""
     return type_coerce(column_, BigInteger)
-
-
-def dialect_insert(session: Session) -> Any:
-    """The INSERT construct with ON CONFLICT of the session's database."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 RESULT_COLUMNS = (

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.db import core_connection
+from app.db import core_connection, dialect_insert
 from app.domain.disputes import is_overdue
 from app.domain.model import Account, Statement
 from app.domain.records import FieldProblem, check_account
@@ -30,7 +30,6 @@ from app.persistence.models import Statement as StatementRow
 from app.services import audit
 from app.services.clock import today, utcnow
 from app.services.errors import FieldError, InvalidInput, NotFound
-from app.services.imports.pipeline import dialect_insert
 from app.services.principal import Principal
 
 

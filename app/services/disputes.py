@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, func, literal, select
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert
 from app.domain.disputes import OPEN_DISPUTE_STATUSES, DisputeStatus, dispute_due_by, is_overdue
 from app.domain.disputes import transition_dispute as next_status
 from app.domain.errors import InvalidTransition
@@ -32,7 +33,6 @@ from app.services.accounts import get_account_row
 from app.services.clock import today, utcnow
 from app.services.disasters import get_event_row
 from app.services.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.services.imports.pipeline import dialect_insert
 from app.services.policies import PolicyStore
 from app.services.principal import Principal
 

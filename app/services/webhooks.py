@@ -36,11 +36,10 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, Engine, delete, func, insert, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from app.db import unit_of_work
+from app.db import dialect_insert, unit_of_work
 from app.domain.events import (
     ALL_TYPES,
     InvalidEventTypes,
@@ -383,9 +382,8 @@ def relay_outbox(engine: Engine, *, batch: int = 2000) -> int:
             )
             .where(OutboxEvent.id.in_(ids))
         )
-        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         session.execute(
-            dialect_insert(WebhookDelivery)
+            dialect_insert(engine)(WebhookDelivery)
             .from_select(
                 ["endpoint_id", "outbox_id", "status", "attempts", "next_attempt_at", "created_at"], matches
             )

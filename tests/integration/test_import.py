@@ -54,7 +54,7 @@ def count(session: Session, model: type) -> int:
 
 def load_accounts(db: Database, tmp_path: Path, *rows: str) -> None:
     with unit_of_work(db.engine) as s:
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, *rows), "seed-accounts.csv"))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, *rows), "seed-accounts.csv"))
 
 
 def account(session: Session, ref: str) -> CardAccount:
@@ -130,7 +130,7 @@ def test_bad_accounts_file_names_the_line_and_writes_nothing(
     session: Session, tmp_path: Path, content: str | bytes, line: int, fragment: str
 ) -> None:
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, content))
+        imports.import_file(session, "accounts", write(tmp_path, content))
     assert_rejected(caught.value, line, fragment)
     assert caught.value.kind == "accounts"
     assert (count(session, CardAccount), count(session, Customer), count(session, AuditEvent)) == (0, 0, 0)
@@ -142,7 +142,7 @@ def test_a_bad_file_leaves_existing_accounts_untouched(
     load_accounts(db, tmp_path, A1)
     bad = lines(HEADER, A1.replace("1234.50", "9999.00"), A3, A3.replace("0.99", "0.999"))
     with pytest.raises(ImportRejected):
-        imports.import_accounts(session, write(tmp_path, bad))
+        imports.import_file(session, "accounts", write(tmp_path, bad))
     session.commit()  # even a caller that commits after the rejection writes nothing from the file
     assert account(session, "A1").principal_balance == Decimal("1234.50")
     assert count(session, CardAccount) == 1
@@ -200,7 +200,7 @@ def test_bad_statements_file_names_the_line_and_writes_nothing(
 ) -> None:
     load_accounts(db, tmp_path, A1, A2)
     with pytest.raises(ImportRejected) as caught:
-        imports.import_statements(session, write(tmp_path, content, "statements.csv"))
+        imports.import_file(session, "statements", write(tmp_path, content, "statements.csv"))
     assert_rejected(caught.value, line, fragment)
     assert caught.value.kind == "statements"
     assert count(session, Statement) == 0
@@ -214,7 +214,7 @@ def test_an_unknown_account_is_named_once_on_its_first_line(
         STATEMENT_HEADER, S1, "NOPE,2025-06-08,2025-06-28,1,0,0", "NOPE,2025-07-08,2025-07-28,1,0,0"
     )
     with pytest.raises(ImportRejected) as caught:
-        imports.import_statements(session, write(tmp_path, content, "statements.csv"))
+        imports.import_file(session, "statements", write(tmp_path, content, "statements.csv"))
     assert [(e.line, "NOPE" in e.message) for e in caught.value.errors] == [(3, True)]
     assert caught.value.total_errors == 1
 
@@ -227,7 +227,7 @@ def test_errors_of_every_kind_are_reported_in_line_order(session: Session, tmp_p
         HEADER, A1, A2.replace("active", "x").replace("delinquent", "x"), A1, A3.replace("1.01", "1e1")
     )
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, content))
+        imports.import_file(session, "accounts", write(tmp_path, content))
     assert [e.line for e in caught.value.errors] == [3, 4, 5]
     assert caught.value.total_errors == 3
 
@@ -235,7 +235,7 @@ def test_errors_of_every_kind_are_reported_in_line_order(session: Session, tmp_p
 def test_at_most_max_errors_are_reported_but_all_are_counted(session: Session, tmp_path: Path) -> None:
     bad = [f"B{n},C1,STD,active,1234,2020-01-01,1,1,1,1,," for n in range(10)]
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, A1, *bad, A1)), max_errors=3)
+        imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A1, *bad, A1)), max_errors=3)
     assert [e.line for e in caught.value.errors] == [3, 4, 5]
     assert caught.value.total_errors == 11
     assert "11 bad line(s)" in str(caught.value)
@@ -243,7 +243,7 @@ def test_at_most_max_errors_are_reported_but_all_are_counted(session: Session, t
 
 def test_repeats_beyond_the_limit_are_counted(session: Session, tmp_path: Path) -> None:
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, A1, A1, A1, A1)), max_errors=2)
+        imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A1, A1, A1, A1)), max_errors=2)
     assert [e.line for e in caught.value.errors] == [3, 4]
     assert caught.value.total_errors == 3
 
@@ -252,7 +252,7 @@ def test_repeats_beyond_the_limit_are_counted(session: Session, tmp_path: Path) 
 
 
 def test_accounts_are_imported_with_exact_money_dates_and_customers(session: Session, tmp_path: Path) -> None:
-    summary = imports.import_accounts(session, write(tmp_path, lines(HEADER, A1, A2, A3)))
+    summary = imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A1, A2, A3)))
     assert (summary.kind, summary.rows, summary.inserted_or_updated, summary.customers) == (
         "accounts",
         3,
@@ -284,7 +284,7 @@ def test_accounts_are_imported_with_exact_money_dates_and_customers(session: Ses
 
 
 def test_money_is_stored_as_fen_not_multiplied_again(session: Session, tmp_path: Path) -> None:
-    imports.import_accounts(session, write(tmp_path, lines(HEADER, A3)))
+    imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A3)))
     session.flush()
     raw = session.connection().exec_driver_sql(
         "SELECT credit_limit_fen, principal_balance_fen, fee_balance_fen FROM card_account"
@@ -301,7 +301,7 @@ def test_reimport_updates_existing_accounts_and_adds_new_ones(
     changed = A1.replace("active,622927", "delinquent,622921").replace(
         ",,2025-06-01", ",2025-07-01,2025-06-01"
     )
-    summary = imports.import_accounts(session, write(tmp_path, lines(HEADER, changed, A3)))
+    summary = imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, changed, A3)))
     assert summary.rows == 2
     a1 = account(session, "A1")
     assert (a1.id, a1.status, a1.region_code, a1.delinquent_since) == (
@@ -318,7 +318,7 @@ def test_columns_may_come_in_any_order(session: Session, tmp_path: Path) -> None
     names, values = HEADER.split(","), A1.split(",")
     order = list(reversed(range(len(names))))
     content = lines(",".join(names[i] for i in order), ",".join(values[i] for i in order))
-    imports.import_accounts(session, write(tmp_path, content))
+    imports.import_file(session, "accounts", write(tmp_path, content))
     a1 = account(session, "A1")
     assert (a1.customer_ref, a1.credit_limit, a1.last_payment_on) == (
         "C1",
@@ -330,7 +330,7 @@ def test_columns_may_come_in_any_order(session: Session, tmp_path: Path) -> None
 def test_optional_columns_may_be_absent(session: Session, tmp_path: Path) -> None:
     header = HEADER.replace(",delinquent_since,last_payment_on", "")
     row = ",".join(A1.split(",")[:10])
-    imports.import_accounts(session, write(tmp_path, lines(header, row)))
+    imports.import_file(session, "accounts", write(tmp_path, lines(header, row)))
     a1 = account(session, "A1")
     assert (a1.delinquent_since, a1.last_payment_on) == (None, None)
 
@@ -338,12 +338,12 @@ def test_optional_columns_may_be_absent(session: Session, tmp_path: Path) -> Non
 def test_byte_order_mark_crlf_quotes_and_blank_lines_are_accepted(session: Session, tmp_path: Path) -> None:
     quoted = A1.replace("STD_GOLD", '"STD_GOLD"')
     content = b"\xef\xbb\xbf" + "\r\n".join([HEADER, quoted, "", A3]).encode() + b"\r\n"
-    assert imports.import_accounts(session, write(tmp_path, content)).rows == 2
+    assert imports.import_file(session, "accounts", write(tmp_path, content)).rows == 2
     assert account(session, "A1").product_code == "STD_GOLD"
 
 
 def test_a_header_only_file_imports_nothing(session: Session, tmp_path: Path) -> None:
-    assert imports.import_accounts(session, write(tmp_path, lines(HEADER))).rows == 0
+    assert imports.import_file(session, "accounts", write(tmp_path, lines(HEADER))).rows == 0
     assert count(session, CardAccount) == 0
 
 
@@ -351,10 +351,12 @@ def test_statements_upsert_by_account_and_statement_date(
     db: Database, session: Session, tmp_path: Path
 ) -> None:
     load_accounts(db, tmp_path, A1, A2)
-    imports.import_statements(session, write(tmp_path, lines(STATEMENT_HEADER, S1, S3), "s1.csv"))
+    imports.import_file(session, "statements", write(tmp_path, lines(STATEMENT_HEADER, S1, S3), "s1.csv"))
     session.commit()
     paid = S1.replace("123.45,0.00", "123.45,123.45")
-    summary = imports.import_statements(session, write(tmp_path, lines(STATEMENT_HEADER, S2, paid), "s2.csv"))
+    summary = imports.import_file(
+        session, "statements", write(tmp_path, lines(STATEMENT_HEADER, S2, paid), "s2.csv")
+    )
     assert (summary.kind, summary.rows) == ("statements", 2)
     rows = session.execute(
         select(
@@ -376,17 +378,19 @@ def test_staging_in_batches_reports_progress_and_finds_repeats_across_batches(
     monkeypatch.setattr(staging, "BATCH_SIZE", 2)
     rows = [A1.replace("A1,C1", f"A{n},C{n}") for n in range(1, 8)]
     seen: list[int] = []
-    summary = imports.import_accounts(session, write(tmp_path, lines(HEADER, *rows)), progress=seen.append)
+    summary = imports.import_file(
+        session, "accounts", write(tmp_path, lines(HEADER, *rows)), progress=seen.append
+    )
     assert summary.rows == 7 and sum(seen) == 7
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, *rows, rows[0]), "again.csv"))
+        imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, *rows, rows[0]), "again.csv"))
     assert [(e.line, e.message) for e in caught.value.errors] == [(9, "account_ref 'A1' repeats line 2")]
 
 
 def test_two_imports_in_one_transaction_each_stage_their_own_rows(session: Session, tmp_path: Path) -> None:
     with pytest.raises(ImportRejected):
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, A1, A1), "bad.csv"))
-    imports.import_accounts(session, write(tmp_path, lines(HEADER, A2)))
+        imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A1, A1), "bad.csv"))
+    imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A2)))
     assert sorted(session.scalars(select(CardAccount.account_ref))) == ["A2"]
 
 

@@ -60,7 +60,9 @@ def test_an_account_ref_the_api_cannot_address_is_a_bad_line(
     pinned: Database, session: Session, tmp_path: Path, ref: str, fragment: str
 ) -> None:
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, with_ref("OK1"), with_ref(ref))))
+        imports.import_file(
+            session, "accounts", write(tmp_path, lines(HEADER, with_ref("OK1"), with_ref(ref)))
+        )
     assert_rejected(caught.value, 3, fragment)
     assert count(session, CardAccount) == 0
 
@@ -70,7 +72,7 @@ def test_a_customer_ref_the_api_cannot_address_is_a_bad_line(
 ) -> None:
     row = A1.replace(",C1,", ",C/1,")
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, row)))
+        imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, row)))
     assert_rejected(caught.value, 2, "customer_ref must not contain '/', '?', '#' or '%'")
 
 
@@ -78,7 +80,7 @@ def test_refs_with_other_punctuation_and_letters_are_addressable(
     pinned: Database, session: Session, tmp_path: Path, client: TestClient, keys: dict[str, str]
 ) -> None:
     refs = ["A-1.2_3", "卡 001", "A+B=C", "x..y"]
-    imports.import_accounts(session, write(tmp_path, lines(HEADER, *(with_ref(r) for r in refs))))
+    imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, *(with_ref(r) for r in refs))))
     session.commit()
     for ref in refs:
         assert client.get(f"/v1/accounts/{ref}", headers=bearer(keys["agent"])).status_code == 200, ref
@@ -90,31 +92,33 @@ def test_a_delinquency_after_the_business_date_is_a_bad_line(
     on_the_day = A1.replace(",,2025-06-01", ",2025-08-01,2025-06-01")
     after = A1.replace("A1,", "A2,").replace(",,2025-06-01", ",2025-08-02,2025-06-01")
     with pytest.raises(ImportRejected) as caught:
-        imports.import_accounts(session, write(tmp_path, lines(HEADER, on_the_day, after)))
+        imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, on_the_day, after)))
     assert [(e.line, e.message) for e in caught.value.errors] == [
         (3, "delinquent_since 2025-08-02 is after the business date 2025-08-01")
     ]
-    imports.import_accounts(session, write(tmp_path, lines(HEADER, on_the_day), "good.csv"))
+    imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, on_the_day), "good.csv"))
 
 
 def test_a_due_date_more_than_120_days_after_the_statement_is_a_bad_line(
     pinned: Database, session: Session, tmp_path: Path
 ) -> None:
     assert MAX_DAYS_FROM_STATEMENT_TO_DUE == 120
-    imports.import_accounts(session, write(tmp_path, lines(HEADER, A1)))
+    imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A1)))
     day_120 = "A1,2025-06-08,2025-10-06,10,1,0"
     day_121 = "A1,2025-07-08,2025-11-06,10,1,0"
     far = "A1,2025-05-08,9999-12-31,10,1,0"
     with pytest.raises(ImportRejected) as caught:
-        imports.import_statements(
-            session, write(tmp_path, lines(STATEMENT_HEADER, day_120, day_121, far), "statements.csv")
+        imports.import_file(
+            session,
+            "statements",
+            write(tmp_path, lines(STATEMENT_HEADER, day_120, day_121, far), "statements.csv"),
         )
     assert [(e.line, e.message) for e in caught.value.errors] == [
         (3, "due_date must be at most 120 days after statement_date, got 2025-11-06"),
         (4, "due_date must be at most 120 days after statement_date, got 9999-12-31"),
     ]
     assert count(session, Statement) == 0
-    imports.import_statements(session, write(tmp_path, lines(STATEMENT_HEADER, day_120), "good.csv"))
+    imports.import_file(session, "statements", write(tmp_path, lines(STATEMENT_HEADER, day_120), "good.csv"))
     assert count(session, Statement) == 1
 
 

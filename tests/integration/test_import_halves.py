@@ -60,7 +60,7 @@ def halves(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int |
 def outcome(session: Session, path: Path, max_errors: int = 100) -> tuple[Any, ...]:
     """What importing ``path`` gives: the accounts written, or the bad lines; nothing is kept."""
     try:
-        summary = imports.import_accounts(session, path, max_errors=max_errors)
+        summary = imports.import_file(session, "accounts", path, max_errors=max_errors)
         refs = sorted(session.scalars(select(CardAccount.account_ref)))
         result: tuple[Any, ...] = ("imported", summary.rows, summary.customers, refs)
     except ImportRejected as rejected:
@@ -154,7 +154,7 @@ def test_the_second_process_dying_fails_the_import_and_writes_nothing(
         pytest.skip("SQLite reads every file in one piece")
     monkeypatch.setattr(loading, "copy_text", lambda row: os._exit(3))
     with pytest.raises(loading.PartFailed, match="ended silently"), unit_of_work(db.engine) as s:
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, *GOOD)))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, *GOOD)))
     with unit_of_work(db.engine) as s:
         assert (count(s, CardAccount), count(s, Customer)) == (0, 0)
     halves.append(None)
@@ -171,7 +171,7 @@ def test_the_second_process_failing_names_its_error_and_writes_nothing(
 
     monkeypatch.setattr(loading, "_line_number_at", broken)
     with pytest.raises(loading.PartFailed, match="disk on fire"), unit_of_work(db.engine) as s:
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, *GOOD)))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, *GOOD)))
     with unit_of_work(db.engine) as s:
         assert (count(s, CardAccount), count(s, Customer)) == (0, 0)
     halves.append(None)
@@ -182,7 +182,7 @@ def test_the_second_process_failing_names_its_error_and_writes_nothing(
 
 def load(db: Database, tmp_path: Path, *rows: str, name: str = "accounts.csv") -> None:
     with unit_of_work(db.engine) as s:
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, *rows), name))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, *rows), name))
 
 
 def updated_at(session: Session) -> dict[str, datetime]:
@@ -207,10 +207,12 @@ def test_statements_update_only_what_changed(db: Database, session: Session, tmp
     s1 = "A1,2025-06-08,2025-06-28,1234.50,123.45,0.00"
     s2 = "A2,2025-07-08,2025-07-28,800.50,80.05,0"
     with unit_of_work(db.engine) as s:
-        imports.import_statements(s, write(tmp_path, lines(STATEMENT_HEADER, s1, s2), "s.csv"))
+        imports.import_file(s, "statements", write(tmp_path, lines(STATEMENT_HEADER, s1, s2), "s.csv"))
     with unit_of_work(db.engine) as s:
-        summary = imports.import_statements(
-            s, write(tmp_path, lines(STATEMENT_HEADER, s1.replace("0.00", "123.45"), s2), "s2.csv")
+        summary = imports.import_file(
+            s,
+            "statements",
+            write(tmp_path, lines(STATEMENT_HEADER, s1.replace("0.00", "123.45"), s2), "s2.csv"),
         )
         assert summary.rows == 2
     paid = dict(session.execute(select(Statement.account_id, Statement.paid_amount)).all())
@@ -247,7 +249,7 @@ def test_an_account_inserted_meanwhile_still_gets_the_files_values(
 
     monkeypatch.setattr(account_file, "changed_rows", then_another_transaction_inserts_a2)
     try:
-        summary = imports.import_accounts(session, write(tmp_path, lines(HEADER, A1, A2, A3)))
+        summary = imports.import_file(session, "accounts", write(tmp_path, lines(HEADER, A1, A2, A3)))
     finally:
         for timer in timers:
             timer.join()
@@ -272,7 +274,7 @@ def test_a_failure_halfway_through_the_write_leaves_nothing_of_the_file(
     monkeypatch.setattr(account_file, "changed_rows", fails_after_updating)
     changed = A1.replace("1234.50", "1000.00")
     with pytest.raises(RuntimeError, match="went away"), unit_of_work(db.engine) as s:
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, changed, A3), "again.csv"))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, changed, A3), "again.csv"))
     with unit_of_work(db.engine) as s:
         assert s.scalar(select(func.sum(CardAccount.principal_balance))) == Decimal("1234.50")
         assert (count(s, CardAccount), count(s, Customer)) == (1, 1)

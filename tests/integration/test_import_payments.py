@@ -33,13 +33,13 @@ def accounts(db: Database, tmp_path: Path) -> Database:
     """Accounts A1 and A2, on a business date pinned to BUSINESS_DATE."""
     with unit_of_work(db.engine) as s:
         business_date.pin(s, on=BUSINESS_DATE, actor=SYSTEM)
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, A1, A2), "seed-accounts.csv"))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, A1, A2), "seed-accounts.csv"))
     return db
 
 
 def import_payments(session: Session, tmp_path: Path, *rows: str, name: str = "payments.csv") -> int:
-    return imports.import_payments(
-        session, write(tmp_path, lines(PAYMENT_HEADER, *rows), name)
+    return imports.import_file(
+        session, "payments", write(tmp_path, lines(PAYMENT_HEADER, *rows), name)
     ).inserted_or_updated
 
 
@@ -138,7 +138,7 @@ def test_a_bad_header_is_line_1(
     accounts: Database, session: Session, tmp_path: Path, header: str, fragment: str
 ) -> None:
     with pytest.raises(ImportRejected) as caught:
-        imports.import_payments(session, write(tmp_path, lines(header, P1 + ",x"), "payments.csv"))
+        imports.import_file(session, "payments", write(tmp_path, lines(header, P1 + ",x"), "payments.csv"))
     assert_rejected(caught.value, 1, fragment)
 
 

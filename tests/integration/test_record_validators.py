@@ -124,7 +124,7 @@ def stored_values(model: Any, names: Mapping[str, Any]) -> Any:
 def base(db: Database, tmp_path: Path) -> Database:
     with unit_of_work(db.engine) as s:
         business_date.pin(s, on=BUSINESS_DATE, actor=SYSTEM)
-        imports.import_accounts(s, write(tmp_path, lines(HEADER, A1), "seed.csv"))
+        imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, A1), "seed.csv"))
     return db
 
 

@@ -27,10 +27,7 @@ __all__ = [
     "ImportSummary",
     "LineError",
     "count_data_lines",
-    "import_accounts",
     "import_file",
-    "import_payments",
-    "import_statements",
 ]
 
 FILES: dict[str, RecordFile] = {spec.kind: spec for spec in (ACCOUNTS, STATEMENTS, PAYMENTS)}
@@ -47,40 +44,3 @@ def import_file(
 ) -> ImportSummary:
     """Imports one file of ``kind`` (a key of FILES), all or nothing."""
     return run_import(session, path, FILES[kind], max_errors=max_errors, progress=progress, actor=actor)
-
-
-def import_accounts(
-    session: Session,
-    path: Path,
-    *,
-    max_errors: int = 100,
-    progress: ProgressFn | None = None,
-    actor: Principal = SYSTEM,
-) -> ImportSummary:
-    """Validates the whole file, then upserts every account (and its customer) by account_ref."""
-    return run_import(session, path, ACCOUNTS, max_errors=max_errors, progress=progress, actor=actor)
-
-
-def import_statements(
-    session: Session,
-    path: Path,
-    *,
-    max_errors: int = 100,
-    progress: ProgressFn | None = None,
-    actor: Principal = SYSTEM,
-) -> ImportSummary:
-    """Validates the whole file (accounts must exist), then upserts by (account_ref, statement_date)."""
-    return run_import(session, path, STATEMENTS, max_errors=max_errors, progress=progress, actor=actor)
-
-
-def import_payments(
-    session: Session,
-    path: Path,
-    *,
-    max_errors: int = 100,
-    progress: ProgressFn | None = None,
-    actor: Principal = SYSTEM,
-) -> ImportSummary:
-    """Validates the whole file (accounts must exist, payment_refs keep their values), then inserts
-    the payments not imported before."""
-    return run_import(session, path, PAYMENTS, max_errors=max_errors, progress=progress, actor=actor)

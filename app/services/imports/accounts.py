@@ -24,13 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert
 from app.domain.records import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, account_from_text
 from app.persistence.models import CardAccount, Customer, UtcDateTime
 from app.services.imports.pipeline import (
     RecordFile,
     Written,
     changed_rows,
-    dialect_insert,
     insert_or_upsert,
 )
 from app.services.imports.staging import LineError, Stage, iso

@@ -27,9 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert
 from app.domain.records import PAYMENT_COLUMNS, payment_from_text
 from app.persistence.models import CardAccount, Payment, UtcDateTime
-from app.services.imports.pipeline import RecordFile, Written, dialect_insert, insert_or_upsert
+from app.services.imports.pipeline import RecordFile, Written, insert_or_upsert
 from app.services.imports.staging import LineError, Stage
 from app.services.imports.statements import unknown_accounts
 

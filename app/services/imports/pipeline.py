@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Executable, Table, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,13 +63,6 @@ class RecordFile:
     audit_action: str
     # The tables whose planner statistics the write makes stale.
     tables: tuple[str, ...]
-
-
-def dialect_insert(session: Session) -> Callable[..., Any]:
-    """The dialect's insert(), which has on_conflict_do_update / on_conflict_do_nothing."""
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert: Callable[..., Any] = module.insert
-    return insert
 
 
 def insert_or_upsert(session: Session, insert: Executable, upsert: Executable) -> int:

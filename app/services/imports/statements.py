@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert
 from app.domain.records import STATEMENT_COLUMNS, statement_from_text
 from app.persistence.models import CardAccount
 from app.persistence.models import Statement as StatementRow
@@ -30,7 +31,6 @@ from app.services.imports.pipeline import (
     RecordFile,
     Written,
     changed_rows,
-    dialect_insert,
     insert_or_upsert,
 )
 from app.services.imports.staging import LineError, Stage, date_text
