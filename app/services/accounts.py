@@ -27,7 +27,7 @@ from app.persistence.models import (
     InstallmentPlan,
 )
 from app.persistence.models import Statement as StatementRow
-from app.services import audit
+from app.services import audit, clock
 from app.services.clock import today, utcnow
 from app.services.errors import FieldError, InvalidInput, NotFound
 from app.services.principal import Principal
@@ -88,6 +88,7 @@ def _view_query() -> Any:
             *mappers.DOMAIN_ACCOUNT_COLUMNS,
             *(_has(model) for model in _ARRANGEMENT_MODELS),
             *mappers.DOMAIN_STATEMENT_COLUMNS,
+            clock.PINNED_ON_COLUMN,
         )
         .outerjoin(st, st.account_id == a.id)
         .where(a.account_ref == bindparam("account_ref"))
@@ -150,7 +151,7 @@ def view_account(session: Session, account_ref: str) -> AccountView:
     account = mappers.account_from_values(first[1:13])
     exists = first[13:17]
     statements = tuple(mappers.statement_from_values(row[17:22]) for row in rows if row[17] is not None)
-    on = today(session)
+    on = clock.today_given_pin(session, first[-1])
     arrangements = {
         kind: (
             [_arrangement(kind, row, on) for row in session.execute(query, {"account_id": account_id})]

@@ -72,3 +72,22 @@ def test_a_bad_pin_is_a_422_naming_the_field(client, keys) -> None:
     answer = client.put("/v1/business-date", json={"date": "2025-02-30"}, headers=bearer(keys["admin"]))
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_hot_paths_take_the_pin_from_their_first_query(db, client, keys) -> None:
+    """GET account and eligibility read the pin inside their account query (one round trip fewer):
+    the pinned day is still the one their rules count from."""
+    from app.db import unit_of_work
+    from tests.factories import make_account
+
+    with unit_of_work(db.engine) as s:
+        make_account(s, "A-1", status="delinquent", delinquent_since=date(2025, 6, 1))
+    client.put("/v1/business-date", json={"date": "2025-07-01"}, headers=bearer(keys["admin"]))
+    view = client.get("/v1/accounts/A-1", headers=bearer(keys["agent"]))
+    assert view.status_code == 200 and view.json()["days_past_due"] == 30
+    judged = client.post("/v1/accounts/A-1/eligibility", json={}, headers=bearer(keys["agent"]))
+    assert judged.status_code == 200, judged.text
+    stored = client.get(f"/v1/decisions/{judged.json()['decision_id']}", headers=bearer(keys["agent"]))
+    assert stored.json()["decided_on"] == "2025-07-01"
+    client.put("/v1/business-date", json={"date": "2025-07-11"}, headers=bearer(keys["admin"]))
+    assert client.get("/v1/accounts/A-1", headers=bearer(keys["agent"])).json()["days_past_due"] == 40

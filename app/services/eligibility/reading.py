@@ -14,7 +14,7 @@ from app.db import core_connection
 from app.domain.model import Account, DisasterEvent, Statement
 from app.domain.policy import Policy
 from app.persistence import mappers, models
-from app.services import regions
+from app.services import clock, regions
 from app.services.eligibility.snapshot import Snapshot
 from app.services.errors import NotFound
 
@@ -114,6 +114,7 @@ def _account_with_statements_query() -> Any:
             active_plan,
             last_broken,
             *mappers.DOMAIN_STATEMENT_COLUMNS,
+            clock.PINNED_ON_COLUMN,
         )
         .outerjoin(s, s.account_id == a.id)
         .where(a.account_ref == bindparam("account_ref"))
@@ -230,4 +231,5 @@ def account_with_statements(
     account = mappers.account_from_values(first[1:13])
     history = (bool(first[13]), first[14])
     statements = tuple(mappers.statement_from_values(row[15:20]) for row in rows if row[15] is not None)
+    clock.today_given_pin(session, first[-1])  # the business date of this unit of work, read here
     return first[0], account, statements, history
