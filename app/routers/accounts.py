@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from app.deps import SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute, model_response
 from app.schemas.accounts import AccountRead, AccountUpsert
+from app.schemas.common import AccountRef
 from app.services import accounts
 from app.services.principal import Principal
 
 router = APIRouter(
     prefix="/v1/accounts", tags=["accounts"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS
 )
-AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 
 
 @router.get(

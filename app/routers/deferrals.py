@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from app.deps import SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
+from app.schemas.common import AccountRef
 from app.schemas.deferrals import DeferralList, DeferralRead
 from app.services import deferrals
 from app.services.principal import Principal
@@ -17,7 +18,6 @@ from app.services.principal import Principal
 router = APIRouter(
     prefix="/v1/accounts", tags=["deferrals"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS
 )
-AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 
 
 @router.get("/{account_ref}/deferrals", operation_id="deferrals-list", responses=problem_responses(404))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute, model_response
+from app.schemas.common import AccountRef
 from app.schemas.eligibility import EligibilityRead, EligibilityRequest
 from app.services import eligibility
 from app.services.principal import Principal
@@ -17,7 +18,6 @@ from app.services.principal import Principal
 router = APIRouter(
     prefix="/v1/accounts", tags=["eligibility"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS
 )
-AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 
 
 @router.post(

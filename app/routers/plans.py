@@ -10,13 +10,12 @@ from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission, Role
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
-from app.schemas.common import Attributes
+from app.schemas.common import AccountRef, Attributes
 from app.schemas.plans import NegotiationRead, PlanCreate, PlanList, PlanNegotiate, PlanRead, PlanTransition
 from app.services import plans
 from app.services.principal import Principal
 
 router = APIRouter(prefix="/v1", tags=["plans"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS)
-AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 PlanId = Path(ge=1, le=2**62, description="Installment plan id")
 
 

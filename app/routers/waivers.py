@@ -10,12 +10,12 @@ from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
 from app.routing import UnitOfWorkRoute
+from app.schemas.common import AccountRef
 from app.schemas.waivers import WaiverCreate, WaiverList, WaiverRead, WaiverReverse
 from app.services import waivers
 from app.services.principal import Principal
 
 router = APIRouter(prefix="/v1", tags=["waivers"], route_class=UnitOfWorkRoute, responses=STANDARD_PROBLEMS)
-AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")
 WaiverId = Path(ge=1, le=2**62, description="Fee waiver id")
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from app.domain.errors import InvalidMoney
@@ -90,3 +91,7 @@ class Attributes:
 
     def __getattr__(self, name: str) -> Any:  # only for the names not given to __init__
         return getattr(self._base, name)
+
+
+# The path parameter of every /v1/accounts/{account_ref}/... endpoint.
+AccountRef = Path(min_length=1, max_length=64, description="Card account id in the system of record")

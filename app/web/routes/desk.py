@@ -33,11 +33,10 @@ from app.web.common import (
 )
 from app.web.errors import ACTION_ERRORS
 from app.web.forms import state_for
-from app.web.routes.accounts import account_url, render_account
+from app.web.routes.accounts import AccountRef, account_url, render_account
 from app.web.security import flash, recent_accounts
 
 router = ui_router()
-AccountRef = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/favicon.ico", include_in_schema=False)
