@@ -279,7 +279,6 @@ def create_user(
         role=parsed.value,
         password_hash=_hasher.hash(password),
         created_at=utcnow(),
-        failed_logins=0,
     )
     session.add(user)
     try:
