@@ -438,7 +438,7 @@ def write_deferrals(session: Session, ctx: ScanContext, decided: _Decided) -> No
             verdicts[account_id].offer = decided.extensions[account_id][1]
         drafts.extend(extended_event_drafts(session, [decided.extensions[a][0] for a in extended]))
     # Each deferral granted or extended commits its event with it (CONTRACT.md, "Events out").
-    bulk_insert(session, events.RAW_OUTBOX, events.OUTBOX_COLUMNS, events.prepare_events(session, drafts))
+    events.write_events(session, drafts)
 
 
 def _write_results(session: Session, scan_id: int, decided: _Decided) -> None:

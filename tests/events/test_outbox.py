@@ -175,6 +175,78 @@ def test_disaster_scan_deferral_and_dispute_events(
     assert [e.seq for e in outbox(db, subject="SMK-FLOOD")] == list(range(1, 6))
 
 
+def test_a_batch_numbers_each_subject_in_the_order_given_after_its_earlier_events(db: Database) -> None:
+    granted = EventType.DEFERRAL_GRANTED.value
+    with unit_of_work(db.engine) as s:
+        events.emit(s, type=EventType.PLAN_CREATED, subject="B-1", data={"n": 0})
+    drafts = [
+        events.EventDraft(granted, subject, events.RawJson(f'{{"n":{n}}}'))
+        for n, subject in enumerate(["B-1", "A-1", "B-1", "C-1", "A-1", "B-1"], start=1)
+    ]
+    with unit_of_work(db.engine) as s:
+        ids = events.write_events(s, drafts)
+    rows = outbox(db, EventType.DEFERRAL_GRANTED)
+    assert [r.event_id for r in rows] == ids and len(set(ids)) == len(ids)  # written in the order given
+    assert [(r.subject, r.seq, r.data["n"]) for r in rows] == [
+        ("B-1", 2, 1), ("A-1", 1, 2), ("B-1", 3, 3), ("C-1", 1, 4), ("A-1", 2, 5), ("B-1", 4, 6),
+    ]  # fmt: skip
+    with unit_of_work(db.engine) as s:
+        counters = dict(s.execute(select(EventSubjectSeq.subject, EventSubjectSeq.seq)).all())
+    assert counters == {"A-1": 2, "B-1": 4, "C-1": 1}
+
+
+@pytest.mark.parametrize("first", ["chunk", "plan"])
+def test_seq_follows_commit_order_when_a_chunk_and_a_plan_write_events_of_one_account_at_once(
+    db: Database, first: str
+) -> None:
+    """The second writer of a subject waits on its counter row until the first commits, so it takes
+    the next number: a scan chunk's events (one statement for many subjects) and a plan's event."""
+    if db.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+
+    from app.db import session_factory
+
+    granted = EventType.DEFERRAL_GRANTED.value
+    chunk_drafts = [events.EventDraft(granted, subject, events.RawJson("{}")) for subject in ("A-1", "A-2")]
+
+    def chunk(s: Any) -> None:
+        events.write_events(s, chunk_drafts)
+
+    def plan(s: Any) -> None:
+        events.emit(s, type=EventType.PLAN_CREATED, subject="A-2", data={})
+
+    writers = {"chunk": chunk, "plan": plan}
+    second_name = "plan" if first == "chunk" else "chunk"
+    holder = session_factory(db.engine)()
+    writers[first](holder)  # holds the counter rows until it commits
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with unit_of_work(db.engine) as s:
+                writers[second_name](s)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        assert not done.wait(0.5)  # waiting for the first writer's commit
+        holder.commit()
+    finally:
+        holder.close()
+    thread.join(10)
+    assert done.is_set() and not failures, failures
+    rows = outbox(db, subject="A-2")
+    expected = [EventType.DEFERRAL_GRANTED.value, EventType.PLAN_CREATED.value]
+    assert [r.type for r in rows] == (expected if first == "chunk" else expected[::-1])
+    assert [r.seq for r in rows] == [1, 2]
+
+
 def test_every_contract_type_is_known() -> None:
     contract = {
         "plan.created", "plan.cancelled", "plan.broken", "plan.completed", "waiver.applied",
