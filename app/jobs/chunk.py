@@ -43,6 +43,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, cast
@@ -408,7 +409,8 @@ def write_deferrals(session: Session, ctx: ScanContext, decided: _Decided) -> No
     ALREADY_ENROLLED. Every deferral an enroll scan writes or changes goes through here.
     """
     verdicts = decided.verdicts
-    drafts: list[events.EventDraft] = []
+    granted: Sequence[events.EventDraft] | events.EventBatch = ()
+    extended: list[events.EventDraft] = []
     if decided.offers:
         inserted = _insert_deferrals(session, ctx, decided.offers)
         for account_id in decided.offers:
@@ -417,28 +419,26 @@ def write_deferrals(session: Session, ctx: ScanContext, decided: _Decided) -> No
                 verdict.enrolled = True
             else:
                 verdict.eligible, verdict.reasons, verdict.offer = False, (ALREADY,), None
-        drafts.extend(
-            granted_event_drafts(
-                disaster_code=ctx.event_row.code,
-                disaster_name=ctx.event_row.name,
-                event_version=ctx.scan.event_version,
-                policy_version=ctx.scan.policy_version,
-                scan_id=ctx.scan.id,
-                created_at=ctx.now,
-                granted=[
-                    GrantedDeferral(deferral_id, verdicts[account_id].account_ref, decided.offers[account_id])
-                    for account_id, deferral_id in inserted.items()
-                ],
-            )
+        granted = granted_event_drafts(
+            disaster_code=ctx.event_row.code,
+            disaster_name=ctx.event_row.name,
+            event_version=ctx.scan.event_version,
+            policy_version=ctx.scan.policy_version,
+            scan_id=ctx.scan.id,
+            created_at=ctx.now,
+            granted=[
+                GrantedDeferral(deferral_id, verdicts[account_id].account_ref, decided.offers[account_id])
+                for account_id, deferral_id in inserted.items()
+            ],
         )
     if decided.extensions:
-        extended = _extend_deferrals(session, ctx, decided.extensions)
-        for account_id in extended:
+        extended_ids = _extend_deferrals(session, ctx, decided.extensions)
+        for account_id in extended_ids:
             verdicts[account_id].enrolled = True
             verdicts[account_id].offer = decided.extensions[account_id][1]
-        drafts.extend(extended_event_drafts(session, [decided.extensions[a][0] for a in extended]))
+        extended = extended_event_drafts(session, [decided.extensions[a][0] for a in extended_ids])
     # Each deferral granted or extended commits its event with it (CONTRACT.md, "Events out").
-    events.write_events(session, drafts)
+    events.write_events(session, granted, extended)
 
 
 def _write_results(session: Session, scan_id: int, decided: _Decided) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +20,7 @@ from app.persistence.models import CardAccount, Deferral, DisasterEvent
 from app.schemas.common import UtcTimestamp
 from app.schemas.deferrals import DeferralRead
 from app.services.accounts import get_account_row
-from app.services.events import EventDraft, RawJson
+from app.services.events import EventBatch, EventDraft
 
 __all__ = [
     "DeferralLineView",
@@ -122,42 +122,55 @@ def granted_event_drafts(
     scan_id: int,
     created_at: datetime,
     granted: Sequence[GrantedDeferral],
-) -> list[EventDraft]:
+) -> EventBatch:
     """``deferral.granted`` events of a scan chunk, their data as GET /v1/accounts/{ref}/deferrals
     answers each deferral (DeferralRead), written straight as the canonical JSON text ``emit`` would
     make of it (keys sorted, no spaces): no model, no dict and no ``json.dumps`` per row (a chunk
-    writes thousands). Only the money amounts, ids and dates vary from row to row, none of which
-    needs escaping; the texts of the chunk are escaped once. tests/events/test_event_rows.py
-    compares the text with ``json.dumps`` of the dict, tests/events/test_outbox.py the data with the
-    GET answer."""
+    writes thousands), each text made only when ``events.write_events`` writes its row. Only the
+    money amounts, ids and dates vary from row to row, none of which needs escaping; the texts of the
+    chunk are escaped once. tests/events/test_event_rows.py compares the text with ``json.dumps`` of
+    the dict, tests/events/test_outbox.py the data with the GET answer."""
     stamp = json.dumps(_TIMESTAMP.dump_python(created_at, mode="json"))
     code, name = json.dumps(disaster_code, ensure_ascii=False), json.dumps(disaster_name, ensure_ascii=False)
     policy = json.dumps(policy_version, ensure_ascii=False)
     head = f'{{"created_at":{stamp},"deferred_amount":"'
     middle = f'","disaster_code":{code},"disaster_name":{name},"event_version":{int(event_version)},"id":'
     tail = f'],"policy_version":{policy},"scan_id":{int(scan_id)},"updated_at":{stamp}}}'
-    money = format_money
-    day = _Days()  # a chunk's lines share few dates
-    kind = EventType.DEFERRAL_GRANTED.value
-    drafts: list[EventDraft] = []
-    for item in granted:
-        offer = item.offer
-        lines = ",".join(
-            [
-                f'{{"deferred_amount":"{money(line.deferred_amount)}","due_date":"{day[line.due_date]}"'
-                f',"interest_waived":"{money(line.interest_waived)}"'
-                f',"late_fee_waived":"{money(line.late_fee_waived)}"'
-                f',"new_due_date":"{day[line.new_due_date]}","statement_date":"{day[line.statement_date]}"}}'
-                for line in (sorted(offer.lines, key=_due_date) if len(offer.lines) > 1 else offer.lines)
-            ]
-        )
-        text = (
-            f'{head}{money(offer.deferred_amount)}{middle}{int(item.deferral_id)},"interest_waived":"'
-            f'{money(offer.interest_waived)}","late_fees_waived":"{money(offer.late_fees_waived)}","lines":['
-            f"{lines}{tail}"
-        )
-        drafts.append(EventDraft(kind, item.account_ref, RawJson(text)))
-    return drafts
+
+    def texts() -> Iterator[str]:
+        money = _money
+        day = _Days()  # a chunk's lines share few dates
+        for item in granted:
+            offer = item.offer
+            lines = offer.lines
+            if len(lines) > 1 and not (len(lines) == 2 and lines[0].due_date <= lines[1].due_date):
+                lines = tuple(sorted(lines, key=_due_date))  # stable: lines in order stay as they are
+            text = ",".join(
+                [
+                    f'{{"deferred_amount":"{money(line.deferred_amount)}","due_date":"{day[line.due_date]}"'
+                    f',"interest_waived":"{money(line.interest_waived)}"'
+                    f',"late_fee_waived":"{money(line.late_fee_waived)}"'
+                    f',"new_due_date":"{day[line.new_due_date]}","statement_date":"{day[line.statement_date]}"}}'
+                    for line in lines
+                ]
+            )
+            yield (
+                f'{head}{money(offer.deferred_amount)}{middle}{int(item.deferral_id)},"interest_waived":"'
+                f'{money(offer.interest_waived)}","late_fees_waived":"{money(offer.late_fees_waived)}","lines":['
+                f"{text}{tail}"
+            )
+
+    return EventBatch(EventType.DEFERRAL_GRANTED.value, [item.account_ref for item in granted], texts())
+
+
+def _money(value: Decimal) -> str:
+    """``format_money``, with its fast path first: an amount at the fen (``str`` has a point before
+    its last two digits, hence no exponent) that is not zero is its own text."""
+    if type(value) is Decimal and value:
+        text = str(value)
+        if text[-3:-2] == "." and len(text) < 60:
+            return text
+    return format_money(value)
 
 
 def _due_date(line: DeferralLine) -> date:

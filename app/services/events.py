@@ -6,7 +6,7 @@ is flushed and before ``audit.record`` (so that the per-subject counter rows are
 the audit chain's lock, by every writer: no lock-order deadlock). It takes the subject's next ``seq``
 from its counter row with ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, which also serialises
 the writers of one subject: the second waits for the first to commit, so ``seq`` follows commit order.
-``prepare_events`` does the same for many events at once (a scan chunk), set-based.
+``write_events`` does the same for many events at once (a scan chunk), set-based.
 
 Events leave the database later, by jobs beside the scan executors (app/jobs/events.py): webhook
 deliveries (app/services/webhooks.py) and the AMQP publisher (app/services/amqp.py). A hook wakes the
@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -36,6 +36,7 @@ from app.services.clock import utcnow
 __all__ = [
     "OUTBOX_COLUMNS",
     "RAW_OUTBOX",
+    "EventBatch",
     "EventDraft",
     "RawJson",
     "cloud_event_of",
@@ -44,7 +45,6 @@ __all__ = [
     "events_of",
     "json_data",
     "on_events_committed",
-    "prepare_events",
     "write_events",
 ]
 
@@ -67,7 +67,7 @@ _listeners: list[Callable[[], None]] = []
 @dataclass(frozen=True, slots=True)
 class RawJson:
     """An event's ``data`` already written as the canonical JSON text (keys sorted, no spaces, not
-    ASCII-escaped) that ``prepare_events`` would make of its value: a scan chunk builds thousands."""
+    ASCII-escaped) that ``write_events`` would make of its value: a scan chunk builds thousands."""
 
     text: str
 
@@ -80,6 +80,17 @@ class EventDraft:
     type: str
     subject: str
     data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """Events of one type, one per subject in the order given, their ``data`` as canonical JSON texts
+    (as RawJson's) made one by one while :func:`write_events` writes them: a scan chunk makes
+    thousands, and so makes them while the database inserts the rows before them."""
+
+    type: str
+    subjects: Sequence[str]
+    texts: Iterator[str]
 
 
 def json_data(value: Any) -> Any:
@@ -157,36 +168,7 @@ def _reserve(session: Session, counts: dict[str, int]) -> dict[str, int]:
     return last
 
 
-def prepare_events(
-    session: Session, drafts: Sequence[EventDraft], *, at: datetime | None = None
-) -> list[tuple[Any, ...]]:
-    """Number the drafts (ids, per-subject ``seq`` in the order given) in the caller's transaction and
-    return the outbox rows to insert (``OUTBOX_COLUMNS``; ``data`` as canonical JSON text)."""
-    if not drafts:
-        return []
-    _check_types(drafts)
-    counts = Counter(draft.subject for draft in drafts)
-    last = _reserve(session, dict(counts))
-    next_seq = {subject: last[subject] - count + 1 for subject, count in counts.items()}
-    now = at or utcnow()
-    rows: list[tuple[Any, ...]] = []
-    for draft, event_id in zip(drafts, _event_ids(len(drafts)), strict=True):
-        seq = next_seq[draft.subject]
-        next_seq[draft.subject] = seq + 1
-        data = draft.data
-        text = data.text if type(data) is RawJson else _canonical(data)
-        rows.append((event_id, draft.type, draft.subject, seq, now, text))
-    _mark(session)
-    return rows
-
-
 _TYPES = frozenset(t.value for t in EventType)
-
-
-def _check_types(drafts: Sequence[EventDraft]) -> None:
-    unknown = {draft.type for draft in drafts} - _TYPES
-    if unknown:  # an unknown type is a programming error
-        raise ValueError(f"unknown event types: {sorted(unknown)}")
 
 
 def _canonical(value: Any) -> str:
@@ -209,65 +191,74 @@ def _event_ids(count: int) -> list[str]:
     ]
 
 
-_PG_WRITE = (
-    "WITH counter AS ("
-    " INSERT INTO event_subject_seq AS counter (subject, seq)"
-    " SELECT * FROM unnest(CAST(%b AS varchar[]), CAST(%b AS bigint[]))"
-    " ON CONFLICT (subject) DO UPDATE SET seq = counter.seq + excluded.seq"
-    " RETURNING subject, seq) "
-    "INSERT INTO outbox_event (event_id, type, subject, seq, occurred_at, data) "
-    "SELECT e.event_id, e.type, e.subject, counter.seq - e.back, %b, e.data "
-    "FROM unnest(CAST(%b AS varchar[]), CAST(%b AS varchar[]), CAST(%b AS varchar[]),"
-    " CAST(%b AS bigint[]), CAST(%b AS text[]))"
-    " WITH ORDINALITY AS e (event_id, type, subject, back, data, n) "
-    "JOIN counter ON counter.subject = e.subject "
-    "ORDER BY e.n"
-)
+def write_events(
+    session: Session, *parts: Sequence[EventDraft] | EventBatch, at: datetime | None = None
+) -> list[str]:
+    """Write the events of ``parts`` (drafts, or batches whose texts are made as they are written),
+    in that order, in the caller's transaction; their CloudEvents ids.
 
-
-def write_events(session: Session, drafts: Sequence[EventDraft], *, at: datetime | None = None) -> list[str]:
-    """Write the drafts' events in the caller's transaction (ids, per-subject ``seq`` in the order
-    given); their CloudEvents ids.
-
-    PostgreSQL: ONE statement numbers and inserts them all: the per-subject counters are upserted
-    in a data-modifying ``WITH`` (subjects in sorted order, as :func:`_reserve` locks them) and the
-    outbox rows are inserted from arrays joined with the counters' new values, so the numbers never
-    travel to us and back (a scan chunk writes thousands). Other databases: :func:`prepare_events`,
-    then one executemany."""
-    if not drafts:
+    Numbered first: the subjects' ``seq`` numbers are reserved together (:func:`_reserve`, subjects
+    locked in sorted order), each subject's events take them in the order given. Then the rows are
+    written: by one executemany, or on PostgreSQL from ``_COPY_FROM`` rows by one binary ``COPY`` fed
+    row by row as each row is made, so that the texts of a batch are made while the server inserts
+    the rows before them (into the outbox's five indexes): on two cores, at the same time."""
+    subjects: list[str] = []
+    for part in parts:
+        subjects.extend(part.subjects if isinstance(part, EventBatch) else [draft.subject for draft in part])
+    if not subjects:
         return []
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        rows = prepare_events(session, drafts, at=at)
-        connection.execute(RAW_OUTBOX.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows])
-        return [row[0] for row in rows]
-    _check_types(drafts)
-    subjects = [draft.subject for draft in drafts]
+    kinds: set[str] = set()
+    for part in parts:
+        kinds.update([part.type] if isinstance(part, EventBatch) else [draft.type for draft in part])
+    unknown = kinds - _TYPES
+    if unknown:  # an unknown type is a programming error
+        raise ValueError(f"unknown event types: {sorted(unknown)}")
     counts = Counter(subjects)
-    # How many events of its subject come after each one: its seq is the subject's new last one minus that.
-    after = dict(counts)
-    back: list[int] = []
-    for subject in subjects:
-        after[subject] -= 1
-        back.append(after[subject])
-    ids = _event_ids(len(drafts))
-    ordered = sorted(counts)
-    params = (
-        ordered,
-        [counts[s] for s in ordered],
-        at or utcnow(),
-        ids,
-        [draft.type for draft in drafts],
-        subjects,
-        back,
-        [data.text if type(data := draft.data) is RawJson else _canonical(data) for draft in drafts],
-    )
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        cursor.execute(_PG_WRITE, params)
+    last = _reserve(session, dict(counts))
+    next_seq = {subject: last[subject] - count + 1 for subject, count in counts.items()}
+    ids = _event_ids(len(subjects))
+    rows = _rows(parts, ids, next_seq, at or utcnow())
+    connection = session.connection()
+    if len(subjects) >= _COPY_FROM and connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+            copy.set_types(_PG_COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+    else:
+        connection.execute(RAW_OUTBOX.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows])
     _mark(session)
     return ids
+
+
+_COPY_FROM = 100  # rows: fewer go in one executemany (one round trip, where COPY takes two)
+_PG_COPY = f"COPY outbox_event ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_PG_COPY_TYPES = ["varchar", "varchar", "varchar", "int8", "timestamptz", "text"]
+
+
+def _rows(
+    parts: Iterable[Sequence[EventDraft] | EventBatch],
+    ids: list[str],
+    next_seq: dict[str, int],
+    now: datetime,
+) -> Iterator[tuple[Any, ...]]:
+    """The outbox rows (``OUTBOX_COLUMNS``) of the parts, each made when it is asked for."""
+    event_ids = iter(ids)
+    for part in parts:
+        if isinstance(part, EventBatch):
+            kind = part.type
+            for subject, text in zip(part.subjects, part.texts, strict=True):
+                seq = next_seq[subject]
+                next_seq[subject] = seq + 1
+                yield next(event_ids), kind, subject, seq, now, text
+        else:
+            for draft in part:
+                seq = next_seq[draft.subject]
+                next_seq[draft.subject] = seq + 1
+                data = draft.data
+                text = data.text if type(data) is RawJson else _canonical(data)
+                yield next(event_ids), draft.type, draft.subject, seq, now, text
 
 
 def emit_many(session: Session, drafts: Sequence[EventDraft]) -> list[str]:

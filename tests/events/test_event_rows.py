@@ -102,16 +102,16 @@ def test_granted_data_text_is_the_canonical_json_of_the_deferral(
         "scan_id": scan_id,
         "created_at": created_at,
     }
-    [draft] = granted_event_drafts(**common, granted=[item])
-    assert isinstance(draft.data, events.RawJson)
-    assert draft.data.text == reference(**common, item=item)
-    assert (draft.type, draft.subject) == ("hardship.deferral.granted", "6222020000000001")
+    batch = granted_event_drafts(**common, granted=[item])
+    [text] = batch.texts
+    assert text == reference(**common, item=item)
+    assert (batch.type, list(batch.subjects)) == ("hardship.deferral.granted", ["6222020000000001"])
 
 
 def test_texts_are_not_ascii_escaped_and_the_time_is_utc_with_a_z() -> None:
     at = datetime(2025, 7, 1, 4, 0, tzinfo=UTC)
     offer = DeferralResult((), Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))
-    [draft] = granted_event_drafts(
+    [text] = granted_event_drafts(
         disaster_code="Q",
         disaster_name="名",
         event_version=1,
@@ -119,9 +119,8 @@ def test_texts_are_not_ascii_escaped_and_the_time_is_utc_with_a_z() -> None:
         scan_id=1,
         created_at=at,
         granted=[GrantedDeferral(1, "A", offer)],
-    )
-    assert isinstance(draft.data, events.RawJson)
-    data = json.loads(draft.data.text)
+    ).texts
+    data = json.loads(text)
     assert data["disaster_name"] == "名" and data["lines"] == [] and data["deferred_amount"] == "0.00"
     assert data["created_at"] == data["updated_at"] == "2025-07-01T04:00:00Z"
 

@@ -175,24 +175,30 @@ def test_disaster_scan_deferral_and_dispute_events(
     assert [e.seq for e in outbox(db, subject="SMK-FLOOD")] == list(range(1, 6))
 
 
-def test_a_batch_numbers_each_subject_in_the_order_given_after_its_earlier_events(db: Database) -> None:
-    granted = EventType.DEFERRAL_GRANTED.value
+@pytest.mark.parametrize("rounds", [1, 40], ids=["few rows", "rows enough for COPY"])
+def test_a_batch_numbers_each_subject_in_the_order_given_after_its_earlier_events(
+    db: Database, rounds: int
+) -> None:
+    granted, extended = EventType.DEFERRAL_GRANTED.value, EventType.DEFERRAL_EXTENDED.value
     with unit_of_work(db.engine) as s:
         events.emit(s, type=EventType.PLAN_CREATED, subject="B-1", data={"n": 0})
-    drafts = [
-        events.EventDraft(granted, subject, events.RawJson(f'{{"n":{n}}}'))
-        for n, subject in enumerate(["B-1", "A-1", "B-1", "C-1", "A-1", "B-1"], start=1)
-    ]
+    order = ["B-1", "A-1", "B-1", "C-1", "A-1", "B-1"] * rounds
+    batch = events.EventBatch(granted, order, iter(f'{{"n":{n}}}' for n in range(1, len(order) + 1)))
+    drafts = [events.EventDraft(extended, "C-1", {"n": -1}), events.EventDraft(extended, "D-1", {"n": -2})]
     with unit_of_work(db.engine) as s:
-        ids = events.write_events(s, drafts)
-    rows = outbox(db, EventType.DEFERRAL_GRANTED)
+        ids = events.write_events(s, batch, drafts)
+    rows = outbox(db, EventType.DEFERRAL_GRANTED, EventType.DEFERRAL_EXTENDED)
     assert [r.event_id for r in rows] == ids and len(set(ids)) == len(ids)  # written in the order given
-    assert [(r.subject, r.seq, r.data["n"]) for r in rows] == [
-        ("B-1", 2, 1), ("A-1", 1, 2), ("B-1", 3, 3), ("C-1", 1, 4), ("A-1", 2, 5), ("B-1", 4, 6),
-    ]  # fmt: skip
+    seen: dict[str, int] = {"B-1": 1}
+    expected = []
+    for n, subject in [*enumerate(order, start=1), (-1, "C-1"), (-2, "D-1")]:
+        seen[subject] = seen.get(subject, 0) + 1
+        expected.append((subject, seen[subject], n))
+    assert [(r.subject, r.seq, r.data["n"]) for r in rows] == expected
     with unit_of_work(db.engine) as s:
         counters = dict(s.execute(select(EventSubjectSeq.subject, EventSubjectSeq.seq)).all())
-    assert counters == {"A-1": 2, "B-1": 4, "C-1": 1}
+    assert counters == seen
+    assert rows[0].data == {"n": 1} and isinstance(rows[0].data, dict)  # the text stored as JSON
 
 
 @pytest.mark.parametrize("first", ["chunk", "plan"])
