@@ -130,7 +130,7 @@ def _mark(session: Session) -> None:
 
 _PG_RESERVE = (
     "INSERT INTO event_subject_seq (subject, seq) "
-    "SELECT * FROM unnest(CAST(%s AS varchar[]), CAST(%s AS bigint[])) "
+    "SELECT * FROM unnest(CAST(%b AS varchar[]), CAST(%b AS bigint[])) "
     "ON CONFLICT (subject) DO UPDATE SET seq = event_subject_seq.seq + excluded.seq "
     "RETURNING subject, seq"
 )
