@@ -21,8 +21,10 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any, cast
 
 from sqlalchemy import Table, Text, column, event, select, text
@@ -143,28 +145,36 @@ _SQLITE_RESERVE = text(
 def _reserve(session: Session, counts: dict[str, int]) -> dict[str, int]:
     """Reserve ``counts[subject]`` sequence numbers per subject; the LAST number of each subject.
 
-    Subjects are locked in sorted order (the same order in every writer). PostgreSQL: one
-    ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE ... RETURNING`` per batch (a small
-    statement whatever the batch; a multi-row VALUES list cost more to build than to run), run on
-    the driver's cursor of the session's connection (same transaction; the thousands of rows it
-    answers are read as plain tuples). SQLite (one writer at a time): the upserts, then one read of
-    the counters in the same transaction."""
+    Subjects are locked in sorted order (the same order in every writer). PostgreSQL: see
+    :func:`_reserve_pg`. SQLite (one writer at a time): the upserts, then one read of the counters in
+    the same transaction."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        return _reserve_pg(driver, counts)
     last: dict[str, int] = {}
     subjects = sorted(counts)
-    connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
     for start in range(0, len(subjects), _SEQ_BATCH):
         batch = subjects[start : start + _SEQ_BATCH]
-        if postgres:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            with driver.cursor() as cursor:
-                cursor.execute(_PG_RESERVE, (batch, [counts[s] for s in batch]))
-                last.update(cursor.fetchall())
-        else:
-            connection.execute(_SQLITE_RESERVE, [{"subject": s, "count": counts[s]} for s in batch])
-            rows = connection.execute(select(SEQ_T.c.subject, SEQ_T.c.seq).where(SEQ_T.c.subject.in_(batch)))
-            last.update((subject, seq) for subject, seq in rows)
+        connection.execute(_SQLITE_RESERVE, [{"subject": s, "count": counts[s]} for s in batch])
+        rows = connection.execute(select(SEQ_T.c.subject, SEQ_T.c.seq).where(SEQ_T.c.subject.in_(batch)))
+        last.update((subject, seq) for subject, seq in rows)
+    return last
+
+
+def _reserve_pg(driver: Any, counts: dict[str, int]) -> dict[str, int]:
+    """:func:`_reserve` on PostgreSQL: one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE
+    ... RETURNING`` per batch of subjects in sorted order (a small statement whatever the batch; its
+    arrays sent in binary), on the driver connection of the session (same transaction; the thousands
+    of rows it answers are read as plain tuples)."""
+    last: dict[str, int] = {}
+    subjects = sorted(counts)
+    with driver.cursor() as cursor:
+        for start in range(0, len(subjects), _SEQ_BATCH):
+            batch = subjects[start : start + _SEQ_BATCH]
+            cursor.execute(_PG_RESERVE, (batch, [counts[s] for s in batch]))
+            last.update(cursor.fetchall())
     return last
 
 
@@ -199,9 +209,11 @@ def write_events(
 
     Numbered first: the subjects' ``seq`` numbers are reserved together (:func:`_reserve`, subjects
     locked in sorted order), each subject's events take them in the order given. Then the rows are
-    written: by one executemany, or on PostgreSQL from ``_COPY_FROM`` rows by one binary ``COPY`` fed
-    row by row as each row is made, so that the texts of a batch are made while the server inserts
-    the rows before them (into the outbox's five indexes): on two cores, at the same time."""
+    written by one executemany; on PostgreSQL from ``_COPY_FROM`` rows, by one binary ``COPY`` fed row
+    by row as each row is made. There the server's work and ours overlap (two cores): a worker
+    thread waits for the reservation (the connection is its alone meanwhile) while this one makes
+    the first texts, and the rest are made while the server inserts the rows before them (the
+    outbox's five indexes); benchmarks/README.md, "Events"."""
     subjects: list[str] = []
     for part in parts:
         subjects.extend(part.subjects if isinstance(part, EventBatch) else [draft.subject for draft in part])
@@ -214,20 +226,32 @@ def write_events(
     if unknown:  # an unknown type is a programming error
         raise ValueError(f"unknown event types: {sorted(unknown)}")
     counts = Counter(subjects)
-    last = _reserve(session, dict(counts))
-    next_seq = {subject: last[subject] - count + 1 for subject, count in counts.items()}
     ids = _event_ids(len(subjects))
-    rows = _rows(parts, ids, next_seq, at or utcnow())
+    now = at or utcnow()
+    drafted = _drafted(parts)
     connection = session.connection()
-    if len(subjects) >= _COPY_FROM and connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
-            copy.set_types(_PG_COPY_TYPES)
-            for row in rows:
-                copy.write_row(row)
-    else:
+    if len(subjects) < _COPY_FROM or connection.dialect.name != "postgresql":
+        rows = _numbered(drafted, ids, _first_seqs(counts, _reserve(session, dict(counts))), now)
         connection.execute(RAW_OUTBOX.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows])
+        _mark(session)
+        return ids
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    # The server reserves the numbers on one core while this thread makes the first texts on the
+    # other (the connection is the worker's alone until it is done); the rest are made during COPY.
+    made: list[tuple[str, str, str]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="events-seq") as worker:
+        reserving = worker.submit(_reserve_pg, driver, dict(counts))
+        for item in drafted:
+            made.append(item)
+            if reserving.done():
+                break
+        last = reserving.result()
+    rows = _numbered(chain(made, drafted), ids, _first_seqs(counts, last), now)
+    with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+        copy.set_types(_PG_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
     _mark(session)
     return ids
 
@@ -237,28 +261,32 @@ _PG_COPY = f"COPY outbox_event ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN (FORMAT 
 _PG_COPY_TYPES = ["varchar", "varchar", "varchar", "int8", "timestamptz", "text"]
 
 
-def _rows(
-    parts: Iterable[Sequence[EventDraft] | EventBatch],
-    ids: list[str],
-    next_seq: dict[str, int],
-    now: datetime,
-) -> Iterator[tuple[Any, ...]]:
-    """The outbox rows (``OUTBOX_COLUMNS``) of the parts, each made when it is asked for."""
-    event_ids = iter(ids)
+def _drafted(parts: Iterable[Sequence[EventDraft] | EventBatch]) -> Iterator[tuple[str, str, str]]:
+    """(type, subject, data text) of each event of the parts in order, made when asked for."""
     for part in parts:
         if isinstance(part, EventBatch):
             kind = part.type
             for subject, text in zip(part.subjects, part.texts, strict=True):
-                seq = next_seq[subject]
-                next_seq[subject] = seq + 1
-                yield next(event_ids), kind, subject, seq, now, text
+                yield kind, subject, text
         else:
             for draft in part:
-                seq = next_seq[draft.subject]
-                next_seq[draft.subject] = seq + 1
                 data = draft.data
-                text = data.text if type(data) is RawJson else _canonical(data)
-                yield next(event_ids), draft.type, draft.subject, seq, now, text
+                yield draft.type, draft.subject, data.text if type(data) is RawJson else _canonical(data)
+
+
+def _first_seqs(counts: Counter[str], last: dict[str, int]) -> dict[str, int]:
+    """Each subject's first reserved number, from the last one and how many were reserved."""
+    return {subject: last[subject] - count + 1 for subject, count in counts.items()}
+
+
+def _numbered(
+    drafted: Iterable[tuple[str, str, str]], ids: list[str], next_seq: dict[str, int], now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """The outbox rows (``OUTBOX_COLUMNS``): ids in order, each subject's numbers in order."""
+    for event_id, (kind, subject, data) in zip(ids, drafted, strict=True):
+        seq = next_seq[subject]
+        next_seq[subject] = seq + 1
+        yield event_id, kind, subject, seq, now, data
 
 
 def emit_many(session: Session, drafts: Sequence[EventDraft]) -> list[str]:
