@@ -71,7 +71,7 @@ def stage_rows(
         except FieldProblem as exc:
             errors.add(line, str(exc))
             continue
-        stage.add((line, *row))
+        stage.add((line, *row) if stage.numbered else row)
         count += 1
         if progress and pending >= staging.BATCH_SIZE:
             progress(pending)
@@ -125,6 +125,7 @@ def _validate_part(
     limit: int,
     out_name: str,
     sender: Any,
+    numbered: bool = True,
 ) -> None:
     """The child: validates the lines from ``start`` to the end, writes the good ones to ``out_name``
     in COPY's text format and sends (lines read, lines staged, first bad lines, how many) back."""
@@ -143,7 +144,7 @@ def _validate_part(
                 except FieldProblem as exc:
                     errors.add(line, str(exc))
                     continue
-                batch.append(copy_text((line, *row)))
+                batch.append(copy_text((line, *row) if numbered else row))
                 count += 1
                 if len(batch) >= staging.BATCH_SIZE:
                     out.write("".join(batch))
@@ -186,7 +187,17 @@ def load_in_two(
             return None
         process = context.Process(
             target=_validate_part,
-            args=(path, names, start, staged_row, business_date, errors.limit, out_name, sender),
+            args=(
+                path,
+                names,
+                start,
+                staged_row,
+                business_date,
+                errors.limit,
+                out_name,
+                sender,
+                stage.numbered,
+            ),
             name="hardship-import-part",
             daemon=True,
         )

@@ -9,12 +9,14 @@ row of a line, its whole-file checks and its write."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Executable, Table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,8 +25,9 @@ from app.services import audit
 from app.services.clock import today, utcnow
 from app.services.imports import loading
 from app.services.imports.csvfile import read_rows
-from app.services.imports.loading import ProgressFn
+from app.services.imports.loading import ProgressFn, StagedRowFn
 from app.services.imports.staging import Collector, LineError, Stage, reject_if_bad
+from app.services.imports.straight import FirstProblem, NotStraight, RowFn, StraightInto
 from app.services.principal import SYSTEM, Principal
 
 
@@ -47,6 +50,19 @@ class Written:
 
 
 @dataclass(frozen=True)
+class Straight:
+    """How a file goes straight into its table when that is still empty (module ``straight``)."""
+
+    table: str
+    columns: tuple[str, ...]
+    # The table's row of a staged row (given the session and the time of the write), or None when
+    # the file goes the staged way (the table is not empty).
+    prepare: Callable[[Session, datetime], RowFn | None]
+    # After the rows are in: the rest of the write (accounts: their new customers), and what changed.
+    finish: Callable[[Session, datetime, int], Written]
+
+
+@dataclass(frozen=True)
 class RecordFile:
     """One kind of file from the card system, as the pipeline needs it."""
 
@@ -63,6 +79,7 @@ class RecordFile:
     audit_action: str
     # The tables whose planner statistics the write makes stale.
     tables: tuple[str, ...]
+    straight: Straight | None = None
 
 
 def insert_or_upsert(session: Session, insert: Executable, upsert: Executable) -> int:
@@ -119,6 +136,7 @@ def refresh_planner_statistics(
 def _load(
     path: Path,
     spec: RecordFile,
+    row: StagedRowFn,
     business_date: date,
     stage: Stage,
     errors: Collector,
@@ -126,12 +144,60 @@ def _load(
 ) -> int:
     """Reads, validates and stages every line (a large file in two processes: loading.load_in_two)."""
     if loading.in_two(path, stage):
-        args = (spec.columns, spec.optional, spec.staged_row, business_date, stage, errors, progress)
+        args = (spec.columns, spec.optional, row, business_date, stage, errors, progress)
         count = loading.load_in_two(path, *args)
         if count is not None:
             return count
     rows = read_rows(path, spec.columns, spec.optional, errors)
-    return loading.stage_rows(rows, spec.staged_row, business_date, stage, errors, progress)
+    return loading.stage_rows(rows, row, business_date, stage, errors, progress)
+
+
+def _straight(
+    session: Session, path: Path, spec: RecordFile, business_date: date, progress: ProgressFn | None
+) -> tuple[int, Written] | None:
+    """Loads a good file straight into its empty table (module ``straight``); None, having written
+    nothing, when the file must go the staged way (a table not empty, any bad line, a key taken)."""
+    plan = spec.straight
+    connection = session.connection()
+    if plan is None or connection.dialect.name != "postgresql":
+        return None
+    now = utcnow()
+    advanced = 0
+
+    def counted(lines: int) -> None:
+        nonlocal advanced
+        advanced += lines
+        if progress:
+            progress(lines)
+
+    savepoint = connection.begin_nested()
+    try:
+        to_row = plan.prepare(session, now)
+        if to_row is None:
+            savepoint.rollback()
+            return None
+        staged_row = spec.staged_row
+
+        def row(raw: Mapping[str, str], business_date: date) -> tuple[Any, ...]:
+            return to_row(staged_row(raw, business_date))
+
+        connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the sorts of the finish
+        target = StraightInto(session, plan.table, plan.columns)
+        try:
+            count = _load(path, spec, row, business_date, target, FirstProblem(1), counted)
+            target.finish_loading()
+        except BaseException as error:
+            with contextlib.suppress(psycopg.Error):
+                target.abandon(error)
+            raise
+        written = plan.finish(session, now, count)
+    except (NotStraight, psycopg.IntegrityError, IntegrityError):
+        savepoint.rollback()
+        if progress and advanced:
+            progress(-advanced)  # the staged way reads the file again
+        return None
+    savepoint.commit()
+    return count, written
 
 
 def run_import(
@@ -144,19 +210,11 @@ def run_import(
     actor: Principal = SYSTEM,
 ) -> ImportSummary:
     """Imports one file of the kind ``spec`` describes, or raises ImportRejected having written nothing."""
-    errors = Collector(max_errors)
     business_date = today(session)
-    stage = Stage(session, spec.stage)
-    try:
-        count = _load(path, spec, business_date, stage, errors, progress)
-    except BaseException as error:
-        stage.abandon(error)
-        raise
-    stage.finish_loading()
-    extra, extra_total = spec.check(session, stage, max_errors)
-    reject_if_bad(stage, spec.kind, errors, extra, extra_total)
-    written = spec.write(session, stage, utcnow(), count)
-    stage.drop()
+    done = _straight(session, path, spec, business_date, progress)
+    if done is None:
+        done = _staged(session, path, spec, business_date, max_errors, progress)
+    count, written = done
     refresh_planner_statistics(session, spec.tables, written.changed)
     audit.record(
         session,
@@ -167,3 +225,27 @@ def run_import(
         after={"rows": count},
     )
     return ImportSummary(spec.kind, count, written.rows, written.customers)
+
+
+def _staged(
+    session: Session,
+    path: Path,
+    spec: RecordFile,
+    business_date: date,
+    max_errors: int,
+    progress: ProgressFn | None,
+) -> tuple[int, Written]:
+    """Loads the file into its stage, checks it whole, and writes it (see the module)."""
+    errors = Collector(max_errors)
+    stage = Stage(session, spec.stage)
+    try:
+        count = _load(path, spec, spec.staged_row, business_date, stage, errors, progress)
+    except BaseException as error:
+        stage.abandon(error)
+        raise
+    stage.finish_loading()
+    extra, extra_total = spec.check(session, stage, max_errors)
+    reject_if_bad(stage, spec.kind, errors, extra, extra_total)
+    written = spec.write(session, stage, utcnow(), count)
+    stage.drop()
+    return count, written

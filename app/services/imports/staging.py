@@ -63,18 +63,26 @@ class Collector:
 class Stage:
     """A temporary table holding a file's valid lines, with their line numbers (see the module)."""
 
+    # Whether each row begins with its line number.
+    numbered = True
+
     def __init__(self, session: Session, table: Table) -> None:
-        self.connection = session.connection()
+        self._start(session, table.name, tuple(c.name for c in table.columns))
         self.table = table
+        if self.postgresql:
+            self._memory_for_the_stage()
+        self.drop()  # a leftover of an earlier import in this transaction
+        table.create(self.connection)
+
+    def _start(self, session: Session, name: str, columns: tuple[str, ...]) -> None:
+        self.connection = session.connection()
+        self.name = name
+        self.columns = columns
         self.postgresql = self.connection.dialect.name == "postgresql"
         self.rows: list[tuple[Any, ...]] = []
         self._open_copy: Copy | None = None
         self._copy_context: Any = None
         self._cursor: Any = None
-        if self.postgresql:
-            self._memory_for_the_stage()
-        self.drop()  # a leftover of an earlier import in this transaction
-        table.create(self.connection)
 
     def _memory_for_the_stage(self) -> None:
         """Sorting and hashing a million keys in memory rather than in temporary files, and the stage
@@ -103,10 +111,10 @@ class Stage:
         if self._open_copy is None:
             driver = self.connection.connection.driver_connection
             assert driver is not None
-            names = ", ".join(c.name for c in self.table.columns)
             self._cursor = driver.cursor()
             self._copy_context = self._cursor.copy(
-                f"COPY {self.table.name} ({names}) FROM STDIN", writer=QueuedLibpqWriter(self._cursor)
+                f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN",
+                writer=QueuedLibpqWriter(self._cursor),
             )
             self._open_copy = self._copy_context.__enter__()
         return self._open_copy
@@ -120,15 +128,14 @@ class Stage:
         self.flush()
         if self._open_copy is not None:
             self._close_copy(None)
-        self.connection.exec_driver_sql(f"DELETE FROM {self.table.name}")
+        self.connection.exec_driver_sql(f"DELETE FROM {self.name}")
 
     def flush(self) -> None:
         if not self.rows:
             return
-        names = ", ".join(c.name for c in self.table.columns)
-        marks = ", ".join("?" for _ in self.table.columns)
+        marks = ", ".join("?" for _ in self.columns)
         self.connection.exec_driver_sql(
-            f"INSERT INTO {self.table.name} ({names}) VALUES ({marks})", self.rows
+            f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})", self.rows
         )
         self.rows = []
 
@@ -141,7 +148,7 @@ class Stage:
             # columns' statistics would cost as much again and serve no plan.
             keys = self.table.info.get("analyze")
             columns = f" ({', '.join(keys)})" if keys else ""
-            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}{columns}")
+            self.connection.exec_driver_sql(f"ANALYZE {self.name}{columns}")
 
     def abandon(self, error: BaseException) -> None:
         """Ends an open COPY after a failure while loading (the transaction is rolled back anyway)."""
@@ -201,7 +208,7 @@ class Stage:
     def drop(self) -> None:
         # Schema-qualified, so that it can only ever name the temporary table.
         schema = "pg_temp" if self.postgresql else "temp"
-        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{self.table.name}")
+        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{self.name}")
 
 
 def reject_if_bad(
