@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert
 from app.domain.records import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, account_from_text
 from app.persistence.models import CardAccount, Customer, UtcDateTime
+from app.services.imports import quick
 from app.services.imports.pipeline import (
     RecordFile,
     Straight,
@@ -167,6 +168,7 @@ ACCOUNTS = RecordFile(
     optional=ACCOUNT_OPTIONAL,
     stage=STAGE,
     staged_row=staged_row,
+    quick=quick.accounts,
     check=check,
     write=write,
     audit_action="portfolio.accounts_imported",

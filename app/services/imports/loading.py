@@ -21,8 +21,7 @@ import gc
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,10 @@ from app.services.imports.csvfile import Reading, read_part, read_rows
 from app.services.imports.staging import Collector, Stage
 
 ProgressFn = Callable[[int], None]
-StagedRowFn = Callable[[Mapping[str, str], date], tuple[Any, ...]]
+# The staged row of a line's values (or FieldProblem) ...
+LineFn = Callable[[list[str]], tuple[Any, ...]]
+# ... given the file's column names.
+ValidatorFn = Callable[[list[str]], LineFn]
 
 # Files smaller than this are read in one piece (a child process costs a few milliseconds; below a
 # few megabytes the import's fixed costs dominate anyway).
@@ -55,23 +57,27 @@ def copy_text(row: tuple[Any, ...]) -> str:
 
 
 def stage_rows(
-    rows: Iterable[tuple[int, Mapping[str, str]]],
-    staged_row: StagedRowFn,
-    business_date: date,
+    rows: Iterable[tuple[int, list[str]]],
+    validator: ValidatorFn,
+    reading: Reading,
     stage: Stage,
     errors: Collector,
     progress: ProgressFn | None,
 ) -> int:
     """Validates each line, stages the good ones and names the bad ones; returns the lines staged."""
     count, pending = 0, 0
-    for line, raw in rows:
+    staged_row: LineFn | None = None
+    add, numbered = stage.add, stage.numbered
+    for line, values in rows:
+        if staged_row is None:
+            staged_row = validator(reading.names)
         pending += 1
         try:
-            row = staged_row(raw, business_date)
+            row = staged_row(values)
         except FieldProblem as exc:
             errors.add(line, str(exc))
             continue
-        stage.add((line, *row) if stage.numbered else row)
+        add((line, *row) if numbered else row)
         count += 1
         if progress and pending >= staging.BATCH_SIZE:
             progress(pending)
@@ -120,8 +126,7 @@ def _validate_part(
     path: Path,
     names: list[str],
     start: int,
-    staged_row: StagedRowFn,
-    business_date: date,
+    validator: ValidatorFn,
     limit: int,
     out_name: str,
     sender: Any,
@@ -135,12 +140,13 @@ def _validate_part(
         reading = Reading()
         count, lines = 0, 0
         first_line = _line_number_at(path, start)
+        staged_row = validator(names)
         with open(out_name, "w", encoding="utf-8", newline="") as out:
             batch: list[str] = []
-            for line, raw in read_part(path, names, start, first_line, errors, reading):
+            for line, values in read_part(path, names, start, first_line, errors, reading):
                 lines += 1
                 try:
-                    row = staged_row(raw, business_date)
+                    row = staged_row(values)
                 except FieldProblem as exc:
                     errors.add(line, str(exc))
                     continue
@@ -160,8 +166,7 @@ def load_in_two(
     path: Path,
     columns: tuple[str, ...],
     optional: frozenset[str],
-    staged_row: StagedRowFn,
-    business_date: date,
+    validator: ValidatorFn,
     stage: Stage,
     errors: Collector,
     progress: ProgressFn | None,
@@ -191,8 +196,7 @@ def load_in_two(
                 path,
                 names,
                 start,
-                staged_row,
-                business_date,
+                validator,
                 errors.limit,
                 out_name,
                 sender,
@@ -207,7 +211,7 @@ def load_in_two(
 
     try:
         rows = read_rows(path, columns, optional, errors, split=split, reading=reading)
-        count = stage_rows(rows, staged_row, business_date, stage, errors, progress)
+        count = stage_rows(rows, validator, reading, stage, errors, progress)
         if process is None or reading.stopped:
             return count  # read in one piece after all, or the reading ended in the first half
         if reading.crossed:

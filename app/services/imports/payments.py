@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert
 from app.domain.records import PAYMENT_COLUMNS, payment_from_text
 from app.persistence.models import CardAccount, Payment, UtcDateTime
+from app.services.imports import quick
 from app.services.imports.pipeline import RecordFile, Straight, Written, insert_or_upsert
 from app.services.imports.staging import LineError, Stage
 from app.services.imports.statements import unknown_accounts
@@ -129,6 +130,7 @@ PAYMENTS = RecordFile(
     optional=frozenset(),
     stage=STAGE,
     staged_row=staged_row,
+    quick=quick.payments,
     check=check,
     write=write,
     audit_action="portfolio.payments_imported",

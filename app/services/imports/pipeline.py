@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from app.services import audit
 from app.services.clock import today, utcnow
 from app.services.imports import loading
-from app.services.imports.csvfile import read_rows
-from app.services.imports.loading import ProgressFn, StagedRowFn
+from app.services.imports.csvfile import Reading, read_rows
+from app.services.imports.loading import ProgressFn
+from app.services.imports.quick import QuickFn
 from app.services.imports.staging import Collector, LineError, Stage, reject_if_bad
 from app.services.imports.straight import FirstProblem, NotStraight, RowFn, StraightInto
 from app.services.principal import SYSTEM, Principal
@@ -72,6 +73,9 @@ class RecordFile:
     stage: Table
     # The staged values of a line (without its line number), or FieldProblem.
     staged_row: Callable[[Mapping[str, str], date], tuple[Any, ...]]
+    # For a file with these columns: the same values of a plain good line, quicker, or None (module
+    # ``quick``).
+    quick: Callable[[tuple[str, ...]], QuickFn | None]
     # Problems found on the whole stage: (the first ones, how many there are).
     check: Callable[[Session, Stage, int], tuple[list[LineError], int]]
     # The set-based write of a good file's staged lines (how many there are is given).
@@ -133,23 +137,41 @@ def refresh_planner_statistics(
         session.execute(text(f"ANALYZE {table}"))
 
 
+def validator(spec: RecordFile, business_date: date, then: RowFn | None = None) -> loading.ValidatorFn:
+    """Given a file's column names: the staged row of a line's values (``then`` applied to it), by
+    the quick way when it knows the line, else by the record's validator."""
+
+    def for_columns(names: list[str]) -> loading.LineFn:
+        quick = spec.quick(tuple(names))
+        staged_row = spec.staged_row
+
+        def row(values: list[str]) -> tuple[Any, ...]:
+            found = None if quick is None else quick(values, business_date)
+            if found is None:
+                found = staged_row(dict(zip(names, values, strict=True)), business_date)
+            return found if then is None else then(found)
+
+        return row
+
+    return for_columns
+
+
 def _load(
     path: Path,
     spec: RecordFile,
-    row: StagedRowFn,
-    business_date: date,
+    rows: loading.ValidatorFn,
     stage: Stage,
     errors: Collector,
     progress: ProgressFn | None,
 ) -> int:
     """Reads, validates and stages every line (a large file in two processes: loading.load_in_two)."""
     if loading.in_two(path, stage):
-        args = (spec.columns, spec.optional, row, business_date, stage, errors, progress)
-        count = loading.load_in_two(path, *args)
+        count = loading.load_in_two(path, spec.columns, spec.optional, rows, stage, errors, progress)
         if count is not None:
             return count
-    rows = read_rows(path, spec.columns, spec.optional, errors)
-    return loading.stage_rows(rows, row, business_date, stage, errors, progress)
+    reading = Reading()
+    lines = read_rows(path, spec.columns, spec.optional, errors, reading=reading)
+    return loading.stage_rows(lines, rows, reading, stage, errors, progress)
 
 
 def _straight(
@@ -176,15 +198,11 @@ def _straight(
         if to_row is None:
             savepoint.rollback()
             return None
-        staged_row = spec.staged_row
-
-        def row(raw: Mapping[str, str], business_date: date) -> tuple[Any, ...]:
-            return to_row(staged_row(raw, business_date))
-
         connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the sorts of the finish
         target = StraightInto(session, plan.table, plan.columns)
         try:
-            count = _load(path, spec, row, business_date, target, FirstProblem(1), counted)
+            rows = validator(spec, business_date, to_row)
+            count = _load(path, spec, rows, target, FirstProblem(1), counted)
             target.finish_loading()
         except BaseException as error:
             with contextlib.suppress(psycopg.Error):
@@ -239,7 +257,7 @@ def _staged(
     errors = Collector(max_errors)
     stage = Stage(session, spec.stage)
     try:
-        count = _load(path, spec, spec.staged_row, business_date, stage, errors, progress)
+        count = _load(path, spec, validator(spec, business_date), stage, errors, progress)
     except BaseException as error:
         stage.abandon(error)
         raise

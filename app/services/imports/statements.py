@@ -27,6 +27,7 @@ from app.db import dialect_insert
 from app.domain.records import STATEMENT_COLUMNS, statement_from_text
 from app.persistence.models import CardAccount
 from app.persistence.models import Statement as StatementRow
+from app.services.imports import quick
 from app.services.imports.pipeline import (
     RecordFile,
     Straight,
@@ -148,6 +149,7 @@ STATEMENTS = RecordFile(
     optional=frozenset(),
     stage=STAGE,
     staged_row=staged_row,
+    quick=quick.statements,
     check=check,
     write=write,
     audit_action="portfolio.statements_imported",
