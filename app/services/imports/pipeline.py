@@ -5,7 +5,12 @@ record's validator (app.domain.records), naming each bad one; the good ones are 
 line numbers (app.services.imports.staging); the checks that need the whole file run in SQL on the
 stage; only when no line is bad does the file's set-based write copy the stage into the real
 tables.  A file kind (accounts, statements, payments) supplies its columns, its stage, the staged
-row of a line, its whole-file checks and its write."""
+row of a line (and a quicker way for the plain good line: ``quick``), its whole-file checks and its
+write.
+
+On PostgreSQL a file whose table is still empty first goes straight into it, without the stage
+(module ``straight``): that attempt ends at the first bad line of any kind, writing nothing, and the
+file then goes the staged way, which names every bad line."""
 
 from __future__ import annotations
 
