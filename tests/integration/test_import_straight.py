@@ -194,3 +194,20 @@ def test_an_account_inserted_meanwhile_sends_the_file_the_staged_way(
         select(CardAccount.account_ref, CardAccount.product_code).order_by(CardAccount.account_ref)
     ).all()
     assert [tuple(r) for r in found] == [("A1", "STD_GOLD"), ("A2", "STD_CLASSIC"), ("A3", "PLATINUM")]
+
+
+def test_an_account_ref_with_a_backslash_finds_its_id(db: Database, session: Session, tmp_path: Path) -> None:
+    """COPY's text format escapes a backslash: the account ids are read back exactly."""
+    odd = A2.replace("A2,", "A\\2,", 1)
+    import_all(
+        db,
+        tmp_path,
+        [
+            ("accounts", lines(HEADER, A1, odd)),
+            ("statements", lines(STATEMENT_HEADER, S3.replace("A2", "A\\2"))),
+        ],
+    )
+    found = session.execute(
+        select(CardAccount.account_ref).join(Statement, Statement.account_id == CardAccount.id)
+    ).all()
+    assert [r[0] for r in found] == ["A\\2"]

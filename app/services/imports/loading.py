@@ -25,6 +25,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from psycopg._copy_base import TextFormatter
+from psycopg.adapt import Transformer
+
 from app.domain.records import FieldProblem
 from app.services.imports import staging
 from app.services.imports.csvfile import Reading, read_part, read_rows
@@ -40,20 +43,12 @@ ValidatorFn = Callable[[list[str]], LineFn]
 # few megabytes the import's fixed costs dominate anyway).
 PARALLEL_MIN_BYTES = 4 << 20
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-
-def copy_text(row: tuple[Any, ...]) -> str:
-    """A staged row as a line of COPY's text format (what psycopg's write_row sends)."""
-    return (
-        "\t".join(
-            [
-                "\\N" if v is None else v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v)
-                for v in row
-            ]
-        )
-        + "\n"
-    )
+def copy_formatter() -> tuple[Callable[[tuple[Any, ...]], Any], Callable[[], Any]]:
+    """psycopg's own formatter of COPY's text format (in C; what the stage's write_row sends), without
+    a connection: (write_row, end), each returning the bytes ready so far (it buffers)."""
+    formatter = TextFormatter(Transformer())
+    return formatter.write_row, formatter.end
 
 
 def stage_rows(
@@ -141,8 +136,8 @@ def _validate_part(
         count, lines = 0, 0
         first_line = _line_number_at(path, start)
         staged_row = validator(names)
-        with open(out_name, "w", encoding="utf-8", newline="") as out:
-            batch: list[str] = []
+        write_row, end = copy_formatter()
+        with open(out_name, "wb") as out:
             for line, values in read_part(path, names, start, first_line, errors, reading):
                 lines += 1
                 try:
@@ -150,12 +145,11 @@ def _validate_part(
                 except FieldProblem as exc:
                     errors.add(line, str(exc))
                     continue
-                batch.append(copy_text((line, *row) if numbered else row))
+                data = write_row((line, *row) if numbered else row)
+                if data:
+                    out.write(data)
                 count += 1
-                if len(batch) >= staging.BATCH_SIZE:
-                    out.write("".join(batch))
-                    batch = []
-            out.write("".join(batch))
+            out.write(end())
         sender.send(("done", lines, count, errors.errors, errors.total))
     except BaseException as exc:
         sender.send(("failed", f"{type(exc).__name__}: {exc}"))

@@ -76,7 +76,8 @@ def account_ids(session: Session) -> dict[str, str]:
         with cursor.copy("COPY card_account (account_ref, id) TO STDOUT") as copy:
             data = b"".join(bytes(block) for block in copy).decode("utf-8")
         if "\\" not in data:  # COPY's text format escapes nothing else in printable references
-            return dict(line.split("\t") for line in data.splitlines())
+            fields = data.replace("\n", "\t").split("\t")[:-1]  # ref, id, ref, id, ...
+            return dict(zip(fields[0::2], fields[1::2], strict=True))
         ids: dict[str, str] = {}
         with cursor.copy("COPY card_account (account_ref, id) TO STDOUT") as copy:
             copy.set_types(["text", "text"])
