@@ -67,23 +67,24 @@ def is_empty(session: Session, table: str) -> bool:
 
 
 def account_ids(session: Session) -> dict[str, str]:
-    """Every account's id by its account_ref, the id as text (as COPY sends it): read in one COPY, a
-    few seconds for millions of accounts, so that the statements and payments can go straight into
-    their tables with their account's id.  Accounts are never deleted: an id read here stays right."""
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        with cursor.copy("COPY card_account (account_ref, id) TO STDOUT") as copy:
-            data = b"".join(bytes(block) for block in copy).decode("utf-8")
-        if "\\" not in data:  # COPY's text format escapes nothing else in printable references
-            fields = data.replace("\n", "\t").split("\t")[:-1]  # ref, id, ref, id, ...
-            return dict(zip(fields[0::2], fields[1::2], strict=True))
-        ids: dict[str, str] = {}
-        with cursor.copy("COPY card_account (account_ref, id) TO STDOUT") as copy:
-            copy.set_types(["text", "text"])
-            for ref, account_id in copy.rows():
-                ids[ref] = account_id
-        return ids
+    """Every account's id by its account_ref, the id as text (as COPY sends it), so that statements and
+    payments can go straight into their tables with their account's id.  Read as one text value (a
+    tab between a ref and its id, a newline between accounts: a reference is printable text, without
+    either), split in one pass: a second for a million accounts.  Accounts are never deleted: an
+    id read here stays right."""
+    joined, odd = session.execute(
+        text(
+            "SELECT string_agg(account_ref || chr(9) || id::text, chr(10)), "
+            "bool_or(strpos(account_ref, chr(9)) > 0 OR strpos(account_ref, chr(10)) > 0) FROM card_account"
+        )
+    ).one()
+    if odd:  # pragma: no cover - a reference from before the references were checked
+        rows = session.execute(text("SELECT account_ref, id::text FROM card_account"))
+        return {ref: account_id for ref, account_id in rows}
+    if not joined:
+        return {}
+    fields = joined.replace("\n", "\t").split("\t")  # ref, id, ref, id, ...
+    return dict(zip(fields[0::2], fields[1::2], strict=True))
 
 
 def with_account_id(ids: dict[str, str]) -> Callable[[str], str]:
