@@ -19,10 +19,13 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from app.db import dialect_insert
 from app.domain.records import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL, account_from_text
@@ -152,14 +155,30 @@ def straight_rows(session: Session, now: datetime) -> RowFn | None:
     return lambda row: (*row, written_at)
 
 
+def _new_customers_of_the_accounts_written_at(on_conflict: str) -> TextClause:
+    return text(
+        "WITH refs AS MATERIALIZED (SELECT DISTINCT customer_ref FROM card_account WHERE updated_at = :now), "
+        "added AS (INSERT INTO customer (customer_ref, created_at) SELECT customer_ref, :now FROM refs "
+        "WHERE NOT EXISTS (SELECT FROM customer c WHERE c.customer_ref = refs.customer_ref) "
+        f"ORDER BY customer_ref {on_conflict} RETURNING 1) "
+        "SELECT (SELECT count(*) FROM refs), (SELECT count(*) FROM added)"
+    )
+
+
 def straight_finish(session: Session, now: datetime, count: int) -> Written:
     """The customers of the accounts just copied (the ones written at ``now``; the table was empty),
-    inserted as the staged write inserts them."""
-    a = CardAccount.__table__
-    customer_refs = select(a.c.customer_ref).where(a.c.updated_at == now).distinct().subquery()
-    customers = session.execute(select(func.count()).select_from(customer_refs)).scalar_one()
-    added_customers = _insert_new_customers(session, customer_refs, now)
-    return Written(count, int(customers), {"customer": added_customers, "card_account": count})
+    inserted as the staged write inserts them, their refs found once (one statement counts them and
+    inserts the new ones; on a customer inserted meanwhile by another transaction, again with ON
+    CONFLICT, as pipeline.insert_or_upsert does)."""
+    connection = session.connection()
+    values = {"now": now}
+    try:
+        with connection.begin_nested():
+            customers, added = connection.execute(_new_customers_of_the_accounts_written_at(""), values).one()
+    except IntegrityError:
+        statement = _new_customers_of_the_accounts_written_at("ON CONFLICT (customer_ref) DO NOTHING")
+        customers, added = connection.execute(statement, values).one()
+    return Written(count, int(customers), {"customer": int(added), "card_account": count})
 
 
 ACCOUNTS = RecordFile(
