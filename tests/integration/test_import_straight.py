@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import unit_of_work
 from app.persistence.models import CardAccount, Customer, Payment, Statement
 from app.services import imports
-from app.services.imports import ImportRejected, pipeline
+from app.services.imports import ImportRejected, loading, pipeline
 from app.services.imports import accounts as account_file
 from tests.conftest import Database
 from tests.integration.test_import import A1, A2, A3, HEADER, S1, S2, S3, STATEMENT_HEADER, lines, write
@@ -211,3 +211,16 @@ def test_an_account_ref_with_a_backslash_finds_its_id(db: Database, session: Ses
         select(CardAccount.account_ref).join(Statement, Statement.account_id == CardAccount.id)
     ).all()
     assert [r[0] for r in found] == ["A\\2"]
+
+
+def test_a_file_in_two_halves_goes_in_line_order(
+    db: Database, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ways: list[str]
+) -> None:
+    """The second half's rows follow every row of the first half into the COPY: the ids are given in
+    line order, as the staged way gives them."""
+    monkeypatch.setattr(loading, "PARALLEL_MIN_BYTES", 0)
+    refs = [f"A{n:03d}" for n in range(1, 201)]
+    content = lines(HEADER, *(A1.replace("A1,", f"{ref},", 1) for ref in refs))
+    import_all(db, tmp_path, [("accounts", content)])
+    assert ways == ["straight" if db.name == "postgresql" else "staged"]
+    assert list(session.scalars(select(CardAccount.account_ref).order_by(CardAccount.id))) == refs

@@ -25,13 +25,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from psycopg._copy_base import TextFormatter
-from psycopg.adapt import Transformer
-
 from app.domain.records import FieldProblem
 from app.services.imports import staging
 from app.services.imports.csvfile import Reading, read_part, read_rows
-from app.services.imports.staging import Collector, Stage
+from app.services.imports.staging import Collector, Stage, copy_formatter
 
 ProgressFn = Callable[[int], None]
 # The staged row of a line's values (or FieldProblem) ...
@@ -42,13 +39,6 @@ ValidatorFn = Callable[[list[str]], LineFn]
 # Files smaller than this are read in one piece (a child process costs a few milliseconds; below a
 # few megabytes the import's fixed costs dominate anyway).
 PARALLEL_MIN_BYTES = 4 << 20
-
-
-def copy_formatter() -> tuple[Callable[[tuple[Any, ...]], Any], Callable[[], Any]]:
-    """psycopg's own formatter of COPY's text format (in C; what the stage's write_row sends), without
-    a connection: (write_row, end), each returning the bytes ready so far (it buffers)."""
-    formatter = TextFormatter(Transformer())
-    return formatter.write_row, formatter.end
 
 
 def stage_rows(

@@ -8,17 +8,27 @@ text, money as fen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from psycopg import Copy
+from psycopg._copy_base import TextFormatter
+from psycopg.adapt import Transformer
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 BATCH_SIZE = 5000
+
+
+def copy_formatter() -> tuple[Callable[[tuple[Any, ...]], Any], Callable[[], Any]]:
+    """psycopg's own formatter of COPY's text format (in C), without a connection: (write_row, end),
+    each returning the bytes ready so far (it buffers; end gives the rest)."""
+    formatter = TextFormatter(Transformer())
+    return formatter.write_row, formatter.end
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,9 @@ class Stage:
         self._open_copy: Copy | None = None
         self._copy_context: Any = None
         self._cursor: Any = None
+        # The rows formatted here, so that the rows of the file's second half (add_copy_data)
+        # follow every row added before them: the COPY's own row buffer would let them overtake.
+        self._format_row, self._format_end = copy_formatter()
 
     def _memory_for_the_stage(self) -> None:
         """Sorting and hashing a million keys in memory rather than in temporary files, and the stage
@@ -98,7 +111,9 @@ class Stage:
 
     def add(self, row: tuple[Any, ...]) -> None:
         if self.postgresql:
-            self._copy().write_row(row)
+            data = self._format_row(row)
+            if data:
+                self._copy().write(data)
             return
         self.rows.append(row)
         if len(self.rows) >= BATCH_SIZE:
@@ -120,12 +135,20 @@ class Stage:
         return self._open_copy
 
     def add_copy_data(self, data: bytes) -> None:
-        """Rows already in COPY's text format (PostgreSQL only), each ending with a newline."""
+        """Rows already in COPY's text format (PostgreSQL only), each ending with a newline: after
+        every row added before."""
+        self._send_formatted()
         self._copy().write(data)
+
+    def _send_formatted(self) -> None:
+        data = self._format_end()
+        if data:
+            self._copy().write(data)
 
     def restart(self) -> None:
         """Empties the stage, to load it again from the start."""
         self.flush()
+        self._format_end()
         if self._open_copy is not None:
             self._close_copy(None)
         self.connection.exec_driver_sql(f"DELETE FROM {self.name}")
@@ -141,6 +164,8 @@ class Stage:
 
     def finish_loading(self) -> None:
         self.flush()
+        if self.postgresql:
+            self._send_formatted()
         if self._open_copy is not None:
             self._close_copy(None)
         if self.postgresql:  # autovacuum never analyses temporary tables: the planner needs the counts

@@ -44,6 +44,7 @@ class StraightInto(Stage):
         raise NotStraight("a record crosses the middle of the file")
 
     def finish_loading(self) -> None:
+        self._send_formatted()
         if self._open_copy is not None:
             self._close_copy(None)
 
