@@ -188,6 +188,7 @@ def bench(
 
 
 def main() -> None:
+    global SCRATCH_DATABASE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument(
@@ -197,7 +198,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/hardship-bench-import"))
     parser.add_argument("--hardship", default=str(BIN / "hardship"), help="the command to time")
     parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS))
+    parser.add_argument(
+        "--scratch-database",
+        default="hardship_bench_import",
+        help="the PostgreSQL database to make and drop (a name of its own for each run at once)",
+    )
     args = parser.parse_args()
+    SCRATCH_DATABASE = args.scratch_database
     if {"statements", "payments"} & set(args.steps) and "accounts" not in args.steps:
         parser.error("statements and payments need their accounts: add the accounts step")
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -152,7 +152,7 @@ def test_the_second_process_dying_fails_the_import_and_writes_nothing(
 ) -> None:
     if db.name != "postgresql":
         pytest.skip("SQLite reads every file in one piece")
-    monkeypatch.setattr(loading, "copy_text", lambda row: os._exit(3))
+    monkeypatch.setattr(loading, "copy_formatter", lambda: (lambda row: os._exit(3), bytes))
     with pytest.raises(loading.PartFailed, match="ended silently"), unit_of_work(db.engine) as s:
         imports.import_file(s, "accounts", write(tmp_path, lines(HEADER, *GOOD)))
     with unit_of_work(db.engine) as s:

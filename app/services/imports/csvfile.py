@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -33,6 +34,12 @@ class Reading:
     crossed: bool = False
     # The reader asked for a line past the part's end (set while reading).
     past_end: bool = False
+    # The header's column names, once read (read_rows).
+    names: list[str] = field(default_factory=list)
+
+
+# The file is read and decoded this many bytes at a time (cut after a line's end).
+BLOCK_SIZE = 1 << 20
 
 
 def _decoded_lines(
@@ -41,20 +48,60 @@ def _decoded_lines(
     """The file's lines decoded one by one, so that a bad byte is reported on its own line (a text
     stream decodes ahead in blocks and would blame an earlier line, or the header).  ``first`` is
     the number of the line at the handle's position; with ``stop``, the lines that begin before
-    that byte offset only."""
+    that byte offset only.  Decoded a block of whole lines at a time; a block with a bad byte again
+    line by line, up to the bad one."""
+    number = first
     position = handle.tell()
-    for number, raw in enumerate(handle, start=first):
-        if stop is not None and position >= stop:
-            if reading is not None:
-                reading.past_end = True
-            return
-        position += len(raw)
+    rest = b""
+    while True:
+        want = BLOCK_SIZE if stop is None else min(BLOCK_SIZE, stop - position)
+        block = handle.read(want) if want > 0 else b""
+        position += len(block)
+        if block:
+            data = rest + block
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                rest = data
+                continue
+            data, rest = data[:end], data[end:]
+        else:
+            data, rest = rest, b""
+            if not data:
+                break
+        if number == 1 and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            for raw in _lines_of(data):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _BadEncoding(number) from None
+                number += 1
+            continue  # pragma: no cover - a block that does not decode has a bad line
+        yield from io.StringIO(text, newline="\n")  # lines end at "\n" only, as in the file
+        number += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if stop is not None and reading is not None and position >= stop and handle.read(1):
+        reading.past_end = True
+
+
+def _header_lines(handle: BinaryIO) -> Iterator[str]:
+    """The first lines of the file, read one at a time (the data lines begin where the header ends)."""
+    for number, raw in enumerate(iter(handle.readline, b""), start=1):
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _BadEncoding(number) from None
+
+
+def _lines_of(data: bytes) -> list[bytes]:
+    """The lines of ``data``, each with its "\\n" (the last one may have none)."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def _header_problems(names: list[str], columns: tuple[str, ...], optional: frozenset[str]) -> list[str]:
@@ -84,17 +131,18 @@ def read_rows(
     *,
     split: SplitFn | None = None,
     reading: Reading | None = None,
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, raw row) for each data line; header problems are reported as line 1, a file that
-    cannot be read as line 0.  Blank lines are skipped; a line with the wrong number of fields is
-    reported and skipped; bad UTF-8 or broken quoting ends the reading at that line."""
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, the line's values in the order of the header, whose names ``reading`` gets) for
+    each data line; header problems are reported as line 1, a file that cannot be read as line 0.
+    Blank lines are skipped; a line with the wrong number of fields is reported and skipped; bad
+    UTF-8 or broken quoting ends the reading at that line."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         errors.add(0, f"cannot read the file: {exc.strerror}")
         return
     with handle:
-        header_reader = csv.reader(_decoded_lines(handle))
+        header_reader = csv.reader(_header_lines(handle))
         try:
             header = next(header_reader)
         except StopIteration:
@@ -107,6 +155,8 @@ def read_rows(
             errors.add(1, f"unreadable header: {exc}")
             return
         names = [h.strip() for h in header]
+        if reading is not None:
+            reading.names = names
         problems = _header_problems(names, columns, optional)
         for problem in problems:
             errors.add(1, problem)
@@ -120,7 +170,7 @@ def read_rows(
 
 def read_part(
     path: Path, names: list[str], start: int, first_line: int, errors: ErrorSink, reading: Reading
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, list[str]]]:
     """The data lines of a file from byte offset ``start`` (the start of line ``first_line``, and of a
     record) to its end, as ``read_rows`` reads them, under the header ``names``."""
     with path.open("rb") as handle:
@@ -130,7 +180,7 @@ def read_part(
 
 def _records(
     lines: Iterator[str], names: list[str], first_line: int, errors: ErrorSink, reading: Reading | None
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(lines)
     before = first_line - 1
     while True:
@@ -157,7 +207,7 @@ def _records(
         if len(values) != len(names):
             errors.add(line, f"expected {len(names)} fields, found {len(values)}")
             continue
-        yield line, dict(zip(names, values, strict=True))
+        yield line, values
 
 
 def count_data_lines(path: Path) -> int:

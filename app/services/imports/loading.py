@@ -21,57 +21,48 @@ import gc
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from app.domain.records import FieldProblem
 from app.services.imports import staging
 from app.services.imports.csvfile import Reading, read_part, read_rows
-from app.services.imports.staging import Collector, Stage
+from app.services.imports.staging import Collector, Stage, copy_formatter
 
 ProgressFn = Callable[[int], None]
-StagedRowFn = Callable[[Mapping[str, str], date], tuple[Any, ...]]
+# The staged row of a line's values (or FieldProblem) ...
+LineFn = Callable[[list[str]], tuple[Any, ...]]
+# ... given the file's column names.
+ValidatorFn = Callable[[list[str]], LineFn]
 
 # Files smaller than this are read in one piece (a child process costs a few milliseconds; below a
 # few megabytes the import's fixed costs dominate anyway).
 PARALLEL_MIN_BYTES = 4 << 20
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text(row: tuple[Any, ...]) -> str:
-    """A staged row as a line of COPY's text format (what psycopg's write_row sends)."""
-    return (
-        "\t".join(
-            [
-                "\\N" if v is None else v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v)
-                for v in row
-            ]
-        )
-        + "\n"
-    )
-
 
 def stage_rows(
-    rows: Iterable[tuple[int, Mapping[str, str]]],
-    staged_row: StagedRowFn,
-    business_date: date,
+    rows: Iterable[tuple[int, list[str]]],
+    validator: ValidatorFn,
+    reading: Reading,
     stage: Stage,
     errors: Collector,
     progress: ProgressFn | None,
 ) -> int:
     """Validates each line, stages the good ones and names the bad ones; returns the lines staged."""
     count, pending = 0, 0
-    for line, raw in rows:
+    staged_row: LineFn | None = None
+    add, numbered = stage.add, stage.numbered
+    for line, values in rows:
+        if staged_row is None:
+            staged_row = validator(reading.names)
         pending += 1
         try:
-            row = staged_row(raw, business_date)
+            row = staged_row(values)
         except FieldProblem as exc:
             errors.add(line, str(exc))
             continue
-        stage.add((line, *row))
+        add((line, *row) if numbered else row)
         count += 1
         if progress and pending >= staging.BATCH_SIZE:
             progress(pending)
@@ -120,11 +111,11 @@ def _validate_part(
     path: Path,
     names: list[str],
     start: int,
-    staged_row: StagedRowFn,
-    business_date: date,
+    validator: ValidatorFn,
     limit: int,
     out_name: str,
     sender: Any,
+    numbered: bool = True,
 ) -> None:
     """The child: validates the lines from ``start`` to the end, writes the good ones to ``out_name``
     in COPY's text format and sends (lines read, lines staged, first bad lines, how many) back."""
@@ -134,21 +125,21 @@ def _validate_part(
         reading = Reading()
         count, lines = 0, 0
         first_line = _line_number_at(path, start)
-        with open(out_name, "w", encoding="utf-8", newline="") as out:
-            batch: list[str] = []
-            for line, raw in read_part(path, names, start, first_line, errors, reading):
+        staged_row = validator(names)
+        write_row, end = copy_formatter()
+        with open(out_name, "wb") as out:
+            for line, values in read_part(path, names, start, first_line, errors, reading):
                 lines += 1
                 try:
-                    row = staged_row(raw, business_date)
+                    row = staged_row(values)
                 except FieldProblem as exc:
                     errors.add(line, str(exc))
                     continue
-                batch.append(copy_text((line, *row)))
+                data = write_row((line, *row) if numbered else row)
+                if data:
+                    out.write(data)
                 count += 1
-                if len(batch) >= staging.BATCH_SIZE:
-                    out.write("".join(batch))
-                    batch = []
-            out.write("".join(batch))
+            out.write(end())
         sender.send(("done", lines, count, errors.errors, errors.total))
     except BaseException as exc:
         sender.send(("failed", f"{type(exc).__name__}: {exc}"))
@@ -159,8 +150,7 @@ def load_in_two(
     path: Path,
     columns: tuple[str, ...],
     optional: frozenset[str],
-    staged_row: StagedRowFn,
-    business_date: date,
+    validator: ValidatorFn,
     stage: Stage,
     errors: Collector,
     progress: ProgressFn | None,
@@ -186,7 +176,16 @@ def load_in_two(
             return None
         process = context.Process(
             target=_validate_part,
-            args=(path, names, start, staged_row, business_date, errors.limit, out_name, sender),
+            args=(
+                path,
+                names,
+                start,
+                validator,
+                errors.limit,
+                out_name,
+                sender,
+                stage.numbered,
+            ),
             name="hardship-import-part",
             daemon=True,
         )
@@ -196,7 +195,7 @@ def load_in_two(
 
     try:
         rows = read_rows(path, columns, optional, errors, split=split, reading=reading)
-        count = stage_rows(rows, staged_row, business_date, stage, errors, progress)
+        count = stage_rows(rows, validator, reading, stage, errors, progress)
         if process is None or reading.stopped:
             return count  # read in one piece after all, or the reading ended in the first half
         if reading.crossed:

@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert
 from app.domain.records import PAYMENT_COLUMNS, payment_from_text
 from app.persistence.models import CardAccount, Payment, UtcDateTime
-from app.services.imports.pipeline import RecordFile, Written, insert_or_upsert
+from app.services.imports import quick
+from app.services.imports.pipeline import RecordFile, Straight, Written, insert_or_upsert
 from app.services.imports.staging import LineError, Stage
 from app.services.imports.statements import unknown_accounts
+from app.services.imports.straight import RowFn, account_ids, is_empty, with_account_id
 
 STAGE = Table(
     "hardship_import_payment",
@@ -109,14 +111,34 @@ def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
     return Written(added, changed={"payment": added})
 
 
+def straight_rows(session: Session, now: datetime) -> RowFn | None:
+    """Into an empty payment table (nothing imported before): the payment with its account's id."""
+    if not is_empty(session, "payment"):
+        return None
+    account_id = with_account_id(account_ids(session))
+    imported_at = now.isoformat()
+    return lambda row: (row[1], account_id(row[0]), row[2], row[3], imported_at)
+
+
+def straight_finish(session: Session, now: datetime, count: int) -> Written:
+    return Written(count, changed={"payment": count})
+
+
 PAYMENTS = RecordFile(
     kind="payments",
     columns=PAYMENT_COLUMNS,
     optional=frozenset(),
     stage=STAGE,
     staged_row=staged_row,
+    quick=quick.payments,
     check=check,
     write=write,
     audit_action="portfolio.payments_imported",
     tables=("payment",),
+    straight=Straight(
+        "payment",
+        ("payment_ref", "account_id", "paid_on", "amount_fen", "imported_at"),
+        straight_rows,
+        straight_finish,
+    ),
 )

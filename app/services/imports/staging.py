@@ -8,17 +8,27 @@ text, money as fen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from psycopg import Copy
+from psycopg._copy_base import TextFormatter
+from psycopg.adapt import Transformer
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 BATCH_SIZE = 5000
+
+
+def copy_formatter() -> tuple[Callable[[tuple[Any, ...]], Any], Callable[[], Any]]:
+    """psycopg's own formatter of COPY's text format (in C), without a connection: (write_row, end),
+    each returning the bytes ready so far (it buffers; end gives the rest)."""
+    formatter = TextFormatter(Transformer())
+    return formatter.write_row, formatter.end
 
 
 @dataclass(frozen=True)
@@ -63,18 +73,29 @@ class Collector:
 class Stage:
     """A temporary table holding a file's valid lines, with their line numbers (see the module)."""
 
+    # Whether each row begins with its line number.
+    numbered = True
+
     def __init__(self, session: Session, table: Table) -> None:
-        self.connection = session.connection()
+        self._start(session, table.name, tuple(c.name for c in table.columns))
         self.table = table
+        if self.postgresql:
+            self._memory_for_the_stage()
+        self.drop()  # a leftover of an earlier import in this transaction
+        table.create(self.connection)
+
+    def _start(self, session: Session, name: str, columns: tuple[str, ...]) -> None:
+        self.connection = session.connection()
+        self.name = name
+        self.columns = columns
         self.postgresql = self.connection.dialect.name == "postgresql"
         self.rows: list[tuple[Any, ...]] = []
         self._open_copy: Copy | None = None
         self._copy_context: Any = None
         self._cursor: Any = None
-        if self.postgresql:
-            self._memory_for_the_stage()
-        self.drop()  # a leftover of an earlier import in this transaction
-        table.create(self.connection)
+        # The rows formatted here, so that the rows of the file's second half (add_copy_data)
+        # follow every row added before them: the COPY's own row buffer would let them overtake.
+        self._format_row, self._format_end = copy_formatter()
 
     def _memory_for_the_stage(self) -> None:
         """Sorting and hashing a million keys in memory rather than in temporary files, and the stage
@@ -90,7 +111,9 @@ class Stage:
 
     def add(self, row: tuple[Any, ...]) -> None:
         if self.postgresql:
-            self._copy().write_row(row)
+            data = self._format_row(row)
+            if data:
+                self._copy().write(data)
             return
         self.rows.append(row)
         if len(self.rows) >= BATCH_SIZE:
@@ -103,37 +126,46 @@ class Stage:
         if self._open_copy is None:
             driver = self.connection.connection.driver_connection
             assert driver is not None
-            names = ", ".join(c.name for c in self.table.columns)
             self._cursor = driver.cursor()
             self._copy_context = self._cursor.copy(
-                f"COPY {self.table.name} ({names}) FROM STDIN", writer=QueuedLibpqWriter(self._cursor)
+                f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN",
+                writer=QueuedLibpqWriter(self._cursor),
             )
             self._open_copy = self._copy_context.__enter__()
         return self._open_copy
 
     def add_copy_data(self, data: bytes) -> None:
-        """Rows already in COPY's text format (PostgreSQL only), each ending with a newline."""
+        """Rows already in COPY's text format (PostgreSQL only), each ending with a newline: after
+        every row added before."""
+        self._send_formatted()
         self._copy().write(data)
+
+    def _send_formatted(self) -> None:
+        data = self._format_end()
+        if data:
+            self._copy().write(data)
 
     def restart(self) -> None:
         """Empties the stage, to load it again from the start."""
         self.flush()
+        self._format_end()
         if self._open_copy is not None:
             self._close_copy(None)
-        self.connection.exec_driver_sql(f"DELETE FROM {self.table.name}")
+        self.connection.exec_driver_sql(f"DELETE FROM {self.name}")
 
     def flush(self) -> None:
         if not self.rows:
             return
-        names = ", ".join(c.name for c in self.table.columns)
-        marks = ", ".join("?" for _ in self.table.columns)
+        marks = ", ".join("?" for _ in self.columns)
         self.connection.exec_driver_sql(
-            f"INSERT INTO {self.table.name} ({names}) VALUES ({marks})", self.rows
+            f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})", self.rows
         )
         self.rows = []
 
     def finish_loading(self) -> None:
         self.flush()
+        if self.postgresql:
+            self._send_formatted()
         if self._open_copy is not None:
             self._close_copy(None)
         if self.postgresql:  # autovacuum never analyses temporary tables: the planner needs the counts
@@ -141,7 +173,7 @@ class Stage:
             # columns' statistics would cost as much again and serve no plan.
             keys = self.table.info.get("analyze")
             columns = f" ({', '.join(keys)})" if keys else ""
-            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}{columns}")
+            self.connection.exec_driver_sql(f"ANALYZE {self.name}{columns}")
 
     def abandon(self, error: BaseException) -> None:
         """Ends an open COPY after a failure while loading (the transaction is rolled back anyway)."""
@@ -201,7 +233,7 @@ class Stage:
     def drop(self) -> None:
         # Schema-qualified, so that it can only ever name the temporary table.
         schema = "pg_temp" if self.postgresql else "temp"
-        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{self.table.name}")
+        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{self.name}")
 
 
 def reject_if_bad(

@@ -27,13 +27,16 @@ from app.db import dialect_insert
 from app.domain.records import STATEMENT_COLUMNS, statement_from_text
 from app.persistence.models import CardAccount
 from app.persistence.models import Statement as StatementRow
+from app.services.imports import quick
 from app.services.imports.pipeline import (
     RecordFile,
+    Straight,
     Written,
     changed_rows,
     insert_or_upsert,
 )
 from app.services.imports.staging import LineError, Stage, date_text
+from app.services.imports.straight import RowFn, account_ids, is_empty, with_account_id
 
 STAGE = Table(
     "hardship_import_statement",
@@ -49,6 +52,9 @@ STAGE = Table(
     postgresql_on_commit="DROP",
     info={"analyze": ("account_ref", "statement_date")},
 )
+
+
+COPIED = ("statement_date", "due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")
 
 
 def staged_row(raw: Mapping[str, str], business_date: date) -> tuple[Any, ...]:
@@ -97,7 +103,7 @@ def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
     """An UPDATE of the statements already imported whose values differ, and a plain INSERT of the
     new ones (pipeline.insert_or_upsert)."""
     s, t, a = STAGE, cast(Table, StatementRow.__table__), CardAccount.__table__
-    copied = ("statement_date", "due_date", "statement_balance_fen", "minimum_due_fen", "paid_amount_fen")
+    copied = COPIED
     values = [name for name in copied if name != "statement_date"]
     updated = changed_rows(
         session,
@@ -125,14 +131,33 @@ def write(session: Session, stage: Stage, now: datetime, count: int) -> Written:
     return Written(count, changed={"statement": updated + added})
 
 
+def straight_rows(session: Session, now: datetime) -> RowFn | None:
+    """Into an empty statement table: the staged row with its account's id for its account_ref."""
+    if not is_empty(session, "statement"):
+        return None
+    account_id = with_account_id(account_ids(session))
+    return lambda row: (account_id(row[0]), *row[1:])
+
+
+def straight_finish(session: Session, now: datetime, count: int) -> Written:
+    return Written(count, changed={"statement": count})
+
+
 STATEMENTS = RecordFile(
     kind="statements",
     columns=STATEMENT_COLUMNS,
     optional=frozenset(),
     stage=STAGE,
     staged_row=staged_row,
+    quick=quick.statements,
     check=check,
     write=write,
     audit_action="portfolio.statements_imported",
     tables=("statement",),
+    straight=Straight(
+        "statement",
+        ("account_id", *COPIED),
+        straight_rows,
+        straight_finish,
+    ),
 )
