@@ -124,12 +124,32 @@ def transaction_wrote(session: Session) -> bool:
     return bool(connection.info.get(_WROTE, True))
 
 
+_AUTOCOMMIT = "hardship_autocommit"
+_IN_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def allow_autocommit(session: Session) -> None:
+    """Lets the session, on PostgreSQL, run its unit of work in autocommit when it starts one: for a
+    unit of work of reads and at most one writing statement, the last thing it sends (see
+    ``app.routing.autocommit``).  Each statement is then its own transaction: the reads see what
+    they see at READ COMMITTED inside a transaction (each statement its own snapshot), the one write
+    is all or nothing by itself, and no BEGIN, COMMIT or ROLLBACK is sent (a round trip each).
+    Without a ROLLBACK psycopg also keeps its prepared statements (a rollback forgets them), so the
+    hot statements are parsed and planned once per connection.  SQLite (no round trips, and
+    ``BEGIN IMMEDIATE``) keeps its transactions."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.info[_AUTOCOMMIT] = True
+
+
 def core_connection(session: Session) -> Connection:
     """The session's connection (in its transaction), to run prebuilt Core statements on the hot
     paths: ``Session.execute`` adds its ORM statement handling (~80 µs a statement), which plain
-    columns do not need.  Pending ORM changes are flushed first, as ``Session.execute`` would."""
+    columns do not need.  Pending ORM changes are flushed first, as ``Session.execute`` would.
+    A session allowed to (``allow_autocommit``) starts its unit of work here in autocommit."""
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
+    if session.info.get(_AUTOCOMMIT) and not session.in_transaction():
+        return session.connection(execution_options=_IN_AUTOCOMMIT)
     return session.connection()
 
 
