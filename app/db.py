@@ -3,12 +3,14 @@ the owner of the unit of work (a request, a batch chunk, a CLI command) commits 
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +56,58 @@ def _track_writes(engine: Engine) -> None:
             connection.info[_WROTE] = True
 
 
+# A PostgreSQL connection returned to the pool less than this long ago is not pinged before its next
+# use (PgBouncer's server_check_delay, 30 s by default, is the same rule): see `_check_on_checkout`.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "hardship_returned_at"
+
+
+def _has_input(dbapi_connection: Any) -> bool:
+    """Whether the server sent something to an idle connection: only a server ending it does (the
+    termination message, then the end of the stream); we never LISTEN."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except Exception:  # a closed connection has no socket: the ping will say so
+        return True
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """``pool_pre_ping``'s protection, without its round trip on a connection in steady use: a pooled
+    connection is pinged before it is handed out when it was returned more than
+    PING_AFTER_IDLE_SECONDS ago, or when the server has written to it since (a restarted server, or
+    one that ended its process, says so on the socket before it closes it).  A failed ping
+    invalidates the pool and the checkout gets a new connection, as with ``pool_pre_ping``: a
+    restarted database does not turn requests into errors."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()  # just made: known to be alive
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if (
+            returned is not None
+            and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS
+            and not _has_input(dbapi_connection)
+        ):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.InvalidatePoolError() from error
+            raise
+
+
 def build_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
@@ -66,8 +120,8 @@ def build_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
     )
+    _check_on_checkout(engine)
     _track_writes(engine)
     return engine
 

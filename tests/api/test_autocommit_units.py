@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.pool import NullPool
 
+from app import db as db_module
 from app.db import unit_of_work
 from app.persistence.models import Decision, IdempotencyRecord
 from tests.conftest import Database, bearer
@@ -138,12 +140,18 @@ def test_with_an_idempotency_key_the_decision_and_the_key_are_one_transaction(
 
 
 def test_a_restarted_database_does_not_turn_requests_into_errors(
-    db: Database, app: FastAPI, client: TestClient, keys: dict[str, str], account: str
+    db: Database,
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[str, str],
+    account: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every pooled connection's server process ends (as when the database restarts): the next
-    requests get new connections instead of failing."""
+    requests get new connections instead of failing, however recently the connections were used."""
     if db.name != "postgresql":
         pytest.skip("PostgreSQL's server processes")
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping for being idle
     for _ in range(4):
         _send_all(client, keys["channel"], account)
     outside = create_engine(db.engine.url, poolclass=NullPool)  # not one of the pool's connections
@@ -154,7 +162,34 @@ def test_a_restarted_database_does_not_turn_requests_into_errors(
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
+        # Until they have ended (the servers' processes end soon after the signal).
+        for _ in range(200):
+            left = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            if not left:
+                break
+            time.sleep(0.01)
     outside.dispose()
     assert ended
     for _ in range(4):
         _send_all(client, keys["channel"], account)
+
+
+def test_a_connection_idle_for_a_while_is_pinged_before_use(
+    db: Database,
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[str, str],
+    account: str,
+    protocol: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _send_all(client, keys["channel"], account)
+    assert _sent(protocol, ";") == 0  # in steady use: no ping
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    _send_all(client, keys["channel"], account)
+    assert _sent(protocol, ";") >= 4
