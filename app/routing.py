@@ -261,9 +261,9 @@ class UnitOfWorkRoute(APIRoute):
                 request.state.uow_claim = outcome
             elif autocommit_unit:
                 request.state.autocommit = True  # read by app.deps.get_session
-                session = getattr(request.state, "db_session", None)
-                if session is not None:
-                    allow_autocommit(session)
+                authenticating: Session | None = getattr(request.state, "db_session", None)
+                if authenticating is not None:  # made to check the caller's permission, still unused
+                    allow_autocommit(authenticating)
             try:
                 response = await original(request)
             except BaseException:
