@@ -310,10 +310,10 @@ def read_evaluation(session: Session, account_ref: str) -> EvaluationRead:
     NotFound for an unknown account."""
     rows = core_connection(session).execute(_EVALUATION, {"account_ref": account_ref}).all()
     width = len(rows[0]) if rows else 0
-    account_rows = [row[1:] for row in rows if row[0] == _ACCOUNT_ROW]
+    context_start = width - _CONTEXT_WIDTH  # after the part and the account query's columns
+    account_rows = [row[1:context_start] for row in rows if row[0] == _ACCOUNT_ROW]
     if not account_rows:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
-    context_start = width - _CONTEXT_WIDTH
     account_id, account, statements, history = _account_of(session, account_rows)
     context_rows = tuple((row[0], row[context_start:]) for row in rows if row[0] != _ACCOUNT_ROW)
     return EvaluationRead(account_id, account, statements, history, context_rows)
