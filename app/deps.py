@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.db import allow_autocommit
 from app.domain.access import Permission, is_allowed
 from app.domain.languages import language_of
 from app.routing import REQUEST_INFO_KEY
@@ -32,6 +33,8 @@ async def get_session(request: Request) -> Session:
     if session is None:
         session = request.app.state.session_factory()
         session.info[REQUEST_INFO_KEY] = request  # for UnitOfWorkRoute (app.routing)
+        if getattr(request.state, "autocommit", False):  # set by UnitOfWorkRoute (app.routing.autocommit)
+            allow_autocommit(session)
         request.state.db_session = session
     return session
 

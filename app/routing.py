@@ -25,7 +25,7 @@ from pydantic_core import to_json
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.db import transaction_wrote
+from app.db import allow_autocommit, transaction_wrote
 from app.problems import problem_response
 from app.schemas.fast import json_values
 from app.services import auth, idempotency
@@ -54,6 +54,19 @@ def model_response(model: type[BaseModel], source: Any, status_code: int = 200) 
     return Response(
         to_json(json_values(model)(source)), status_code=status_code, media_type="application/json"
     )
+
+
+_AUTOCOMMIT_ENDPOINT = "hardship_autocommit"
+
+
+def autocommit(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Declares that the endpoint's unit of work is reads and at most one writing statement, sent
+    last: then, on PostgreSQL and without an Idempotency-Key (whose record is written in the same
+    transaction as the work), its session runs in autocommit (``app.db.allow_autocommit``): the
+    same answers and the same all-or-nothing write, without the BEGIN and the COMMIT or ROLLBACK
+    round trips.  Put it under the route decorator."""
+    setattr(endpoint, _AUTOCOMMIT_ENDPOINT, True)
+    return endpoint
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -196,6 +209,7 @@ def _is_json(content_type: str) -> bool:
 
 class UnitOfWorkRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.autocommit = bool(getattr(endpoint, _AUTOCOMMIT_ENDPOINT, False))
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = _finish_in_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
@@ -212,6 +226,7 @@ class UnitOfWorkRoute(APIRoute):
             None,
         )
         takes_body = self.body_field is not None
+        autocommit_unit = self.autocommit
 
         async def handler(request: Request) -> Response:
             if takes_body:
@@ -244,6 +259,11 @@ class UnitOfWorkRoute(APIRoute):
                         headers={REPLAY_HEADER: "true"},
                     )
                 request.state.uow_claim = outcome
+            elif autocommit_unit:
+                request.state.autocommit = True  # read by app.deps.get_session
+                authenticating: Session | None = getattr(request.state, "db_session", None)
+                if authenticating is not None:  # made to check the caller's permission, still unused
+                    allow_autocommit(authenticating)
             try:
                 response = await original(request)
             except BaseException:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from app.deps import SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute, model_response
+from app.routing import UnitOfWorkRoute, autocommit, model_response
 from app.schemas.accounts import AccountRead, AccountUpsert
 from app.schemas.common import AccountRef
 from app.services import accounts
@@ -26,6 +26,7 @@ router = APIRouter(
     response_model=AccountRead,
     responses=problem_responses(404),
 )
+@autocommit
 def get_account(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Permission.ACCOUNT_READ))],

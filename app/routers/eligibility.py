@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute, model_response
+from app.routing import UnitOfWorkRoute, autocommit, model_response
 from app.schemas.common import AccountRef
 from app.schemas.eligibility import EligibilityRead, EligibilityRequest
 from app.services import eligibility
@@ -26,6 +26,7 @@ router = APIRouter(
     response_model=EligibilityRead,
     responses=problem_responses(404, 409),
 )
+@autocommit
 def evaluate_eligibility(
     body: EligibilityRequest,
     session: SessionDep,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from app.deps import LanguageDep, PoliciesDep, SessionDep, require
 from app.domain.access import Permission
 from app.problems import STANDARD_PROBLEMS, problem_responses
-from app.routing import UnitOfWorkRoute, json_response
+from app.routing import UnitOfWorkRoute, autocommit, json_response
 from app.schemas.fast import json_values
 from app.schemas.plans import QuoteRead, QuoteRequest
 from app.services import plans
@@ -30,6 +30,7 @@ router = APIRouter(
     response_model=QuoteRead,
     responses=problem_responses(404, 409),
 )
+@autocommit
 def quote_installment_plan(
     body: QuoteRequest,
     session: SessionDep,

@@ -119,6 +119,7 @@ _QUOTE_ACCOUNT = select(
     CardAccount.principal_balance.label("principal_balance"),
     CardAccount.interest_balance.label("interest_balance"),
     CardAccount.fee_balance.label("fee_balance"),
+    clock.PINNED_ON_COLUMN,  # the business date's pin in the same round trip
 ).where(CardAccount.account_ref == bindparam("account_ref"))
 
 
@@ -140,7 +141,7 @@ def quote_plans(
     account = core_connection(session).execute(_QUOTE_ACCOUNT, {"account_ref": account_ref}).first()
     if account is None:
         raise NotFound(f"No account with account_ref {account_ref!r}.")
-    on = clock.today(session)
+    on = clock.today_given_pin(session, account.pinned_on)
     policy = policies.in_force(on)
     rules = policy.installment
     principal = account.principal_balance + account.interest_balance

@@ -73,20 +73,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def scratch_database(admin_url: str, reuse: bool) -> tuple[str, bool]:
+def scratch_database(admin_url: str, reuse: bool, name: str = SCRATCH_DATABASE) -> tuple[str, bool]:
     """The scratch database's URL, and whether it already holds a loaded portfolio."""
     admin = create_engine(_psycopg(admin_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        exists = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": SCRATCH_DATABASE}
-        )
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
         if exists and not reuse:
-            connection.execute(text(f'DROP DATABASE "{SCRATCH_DATABASE}" WITH (FORCE)'))
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             exists = None
         if not exists:
-            connection.execute(text(f'CREATE DATABASE "{SCRATCH_DATABASE}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = make_url(_psycopg(admin_url)).set(database=SCRATCH_DATABASE).render_as_string(hide_password=False)
+    url = make_url(_psycopg(admin_url)).set(database=name).render_as_string(hide_password=False)
     return url, bool(exists)
 
 
@@ -224,12 +222,15 @@ def main() -> None:
     parser.add_argument("--endpoints", nargs="+", default=list(ENDPOINTS), choices=ENDPOINTS)
     parser.add_argument("--pg-admin-url", default=os.environ.get("BENCH_PG_ADMIN_URL", DEFAULT_PG))
     parser.add_argument("--reuse", action="store_true", help="keep the scratch database and its portfolio")
+    parser.add_argument(
+        "--database", default=SCRATCH_DATABASE, help="the scratch database's name (one per concurrent run)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
-    url, existed = scratch_database(args.pg_admin_url, args.reuse)
+    url, existed = scratch_database(args.pg_admin_url, args.reuse, args.database)
     env = {
         **os.environ,
         "HARDSHIP_DATABASE_URL": url,

@@ -45,11 +45,11 @@ from app.services.eligibility.answers import (
     waiver_offer,
 )
 from app.services.eligibility.reading import (
-    account_with_statements,
     has_active_plan,
     last_broken_plan_on,
     load_snapshot,
     plan_history,
+    read_evaluation,
     snapshot_of,
 )
 from app.services.eligibility.record import insert_decision, outcome_json, programs_json, store_decision
@@ -177,20 +177,21 @@ def evaluate_account(
     The policy is the one in force today; the decision row keeps the inputs snapshot so that
     ``app.services.decisions.replay_decision`` can re-run it. NotFound for an unknown account.
     """
-    account_id, account, statements, history = account_with_statements(session, account_ref)
+    read = read_evaluation(session, account_ref)
     on = clock.today(session)
     policy = policies.in_force(on)
     snapshot = snapshot_of(
         session,
-        account_id,
-        account,
-        statements,
+        read.account_id,
+        read.account,
+        read.statements,
         policy=policy,
         on=on,
         hardship_reason=hardship_reason,
         monthly_income=monthly_income,
         requested_term=requested_term,
-        history=history,
+        history=read.history,
+        context=read.context(policy),
     )
     results = judge(snapshot, policy, lang=lang)
     decision_id = insert_decision(
